@@ -1,0 +1,182 @@
+"""Synthesises the demo model's training and held-out speech with Debian's TTS
+voices, augments it, and stores features (training) or audio (held-out).
+
+Voices: espeak-ng English dialects x voice variants, flite's voices and
+festival's kal_diphone / us_slt_hts. Whole voices are held out: the held-out
+variants and dialects below never occur in training, nor does flite's 'rms'.
+Augmentation: random speaking rate and pitch, gain, additive noise at random
+SNR, optional reverb, random leading / trailing silence.
+
+usage: synth.py train N SHARD_SIZE | synth.py heldout N
+"""
+import json
+import multiprocessing as mp
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import wave
+
+import numpy as np
+
+import corpus
+import fbank
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WORK = os.path.join(HERE, "work")
+
+ESPEAK_DIALECTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-us-nyc"]
+HELDOUT_DIALECTS = ["en-029"]
+ESPEAK_VARIANTS = """m1 m2 m3 m4 m6 m7 m8 f1 f2 f3 f5 adam Alex Alicia Andrea Andy antonio aunty belinda benjamin boris
+caleb david Denis Diogo ed edward2 Gene Gene2 gustave announcer Henrique Hugo iven iven2 iven3 iven4 Jacky john
+Lee linda marcelo Marco Mario max Michael michel miguel Mike Mr Nguyen pablo paul pedro quincy rob robert
+steph steph2 steph3 travis victor klatt klatt2 klatt4 klatt5 klatt6 norbert sandro shelby zac anika grandpa
+grandma""".split()
+HELDOUT_VARIANTS = ["f4", "m5", "Annie", "edward", "klatt3"]
+FLITE_TRAIN = ["kal", "kal16", "awb", "slt"]
+FLITE_HELDOUT = ["rms"]
+FESTIVAL = ["(voice_kal_diphone)", "(voice_cmu_us_slt_arctic_hts)"]
+
+
+def train_voice(rng):
+    r = rng.random()
+    if r < 0.72:
+        return ("espeak", f"{rng.choice(ESPEAK_DIALECTS)}+{rng.choice(ESPEAK_VARIANTS)}")
+    if r < 0.94:
+        return ("flite", rng.choice(FLITE_TRAIN))
+    return ("festival", rng.choice(FESTIVAL))
+
+
+def heldout_voice(rng):
+    if rng.random() < 0.2:
+        return ("flite", rng.choice(FLITE_HELDOUT))
+    dialect = rng.choice(ESPEAK_DIALECTS + HELDOUT_DIALECTS)
+    return ("espeak", f"{dialect}+{rng.choice(HELDOUT_VARIANTS)}")
+
+
+def tts(engine, voice, text, out_path, rng):
+    if engine == "espeak":
+        cmd = ["espeak-ng", "-v", voice, "-s", str(rng.randint(135, 205)), "-p", str(rng.randint(25, 75)), "-w", out_path, text]
+        subprocess.run(cmd, check=True, capture_output=True)
+    elif engine == "flite":
+        stretch = rng.uniform(0.85, 1.2)
+        cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.2f}", "-t", text, "-o", out_path]
+        subprocess.run(cmd, check=True, capture_output=True)
+    else:
+        subprocess.run(["text2wave", "-eval", voice, "-o", out_path], input=text.encode(), check=True, capture_output=True)
+
+
+def sox_16k(in_path, out_path, rng, augment):
+    effects = []
+    if augment:
+        if rng.random() < 0.4:
+            effects += ["pitch", str(rng.randint(-250, 250))]
+        if rng.random() < 0.3:
+            effects += ["tempo", f"{rng.uniform(0.85, 1.15):.3f}"]
+        if rng.random() < 0.3:
+            effects += ["reverb", str(rng.randint(10, 60)), "50", str(rng.randint(20, 100))]
+        if rng.random() < 0.2:
+            effects += ["lowpass", str(rng.randint(3400, 7000))]
+        if rng.random() < 0.15:
+            effects += ["highpass", str(rng.randint(80, 300))]
+    subprocess.run(["sox", in_path, "-r", "16000", "-c", "1", "-b", "16", out_path] + effects + ["rate", "16000"], check=True, capture_output=True)
+
+
+def read_wav(path):
+    with wave.open(path) as w:
+        return np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16).astype(np.float32) / 32768
+
+
+def write_wav(path, samples):
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype(np.int16).tobytes())
+
+
+def finish(samples, rng, augment):
+    """Gain, silence padding and noise."""
+    peak = np.max(np.abs(samples)) + 1e-9
+    samples = samples / peak * (10 ** (rng.uniform(-20, -1) / 20) if augment else 0.7)
+    lead = np.zeros(int(16000 * rng.uniform(0.05, 0.5)), np.float32)
+    tail = np.zeros(int(16000 * rng.uniform(0.05, 0.5)), np.float32)
+    samples = np.concatenate([lead, samples, tail])
+    if augment and rng.random() < 0.7:
+        power = np.mean(samples ** 2) + 1e-12
+        snr_db = rng.uniform(5, 40)
+        noise = np.random.default_rng(rng.randint(0, 2**31)).standard_normal(len(samples)).astype(np.float32)
+        if rng.random() < 0.5:  # brown-ish noise
+            noise = np.cumsum(noise)
+            noise -= np.convolve(noise, np.ones(400) / 400, mode="same")
+        noise *= np.sqrt(power / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
+        samples = samples + noise
+    return samples.astype(np.float32)
+
+
+def make_one(args):
+    seed, text, heldout = args
+    rng = random.Random(seed)
+    engine, voice = heldout_voice(rng) if heldout else train_voice(rng)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, out = os.path.join(tmp, "raw.wav"), os.path.join(tmp, "16k.wav")
+        try:
+            tts(engine, voice, text, raw, rng)
+            sox_16k(raw, out, rng, augment=not heldout)
+            samples = read_wav(out)
+        except subprocess.CalledProcessError:
+            return None
+    if len(samples) < 1600:
+        return None
+    samples = finish(samples, rng, augment=not heldout)
+    return {"text": text, "engine": engine, "voice": voice, "samples": samples}
+
+
+def main():
+    mode, n = sys.argv[1], int(sys.argv[2])
+    train, heldout = corpus.build()
+    os.makedirs(WORK, exist_ok=True)
+    if mode == "heldout":
+        rng = random.Random(7)
+        texts = rng.sample(heldout, n)
+        outdir = os.path.join(WORK, "heldout")
+        os.makedirs(outdir, exist_ok=True)
+        items = []
+        with mp.Pool(2) as pool:
+            for i, r in enumerate(pool.imap(make_one, [(100000 + i, t, True) for i, t in enumerate(texts)])):
+                if r is None:
+                    continue
+                path = os.path.join(outdir, f"{i:05d}.wav")
+                write_wav(path, r["samples"])
+                items.append({"wav": os.path.relpath(path, WORK), "text": r["text"], "engine": r["engine"], "voice": r["voice"]})
+        with open(os.path.join(WORK, "heldout.jsonl"), "w") as f:
+            for it in items:
+                f.write(json.dumps(it) + "\n")
+        print(f"heldout: {len(items)} utterances")
+        return
+    shard_size = int(sys.argv[3])
+    outdir = os.path.join(WORK, "feats")
+    os.makedirs(outdir, exist_ok=True)
+    rng = random.Random(1234)
+    jobs = [(i, rng.choice(train), False) for i in range(n)]
+    with mp.Pool(2) as pool:
+        for s in range(0, n, shard_size):
+            path = os.path.join(outdir, f"shard{s // shard_size:04d}.npz")
+            if os.path.exists(path):
+                continue  # resumable
+            feats, texts, seconds = [], [], 0.0
+            for r in pool.imap(make_one, jobs[s : s + shard_size], chunksize=4):
+                if r is None:
+                    continue
+                feats.append(fbank.log_mel(r["samples"]).astype(np.float16))
+                texts.append(r["text"])
+                seconds += len(r["samples"]) / 16000
+            lengths = np.array([len(f) for f in feats])
+            np.savez(path + ".tmp.npz", feats=np.concatenate(feats), lengths=lengths, texts=np.array(texts))
+            os.replace(path + ".tmp.npz", path)
+            print(f"{path}: {len(texts)} utterances, {seconds / 3600:.2f} h", flush=True)
+
+
+if __name__ == "__main__":
+    main()
