@@ -5,8 +5,11 @@
  * other message is a JSON object with a `type` (text frames), or, when the
  * client picks `format=protobuf`, a binary `ClientMessage` / `ServerMessage`
  * from `listen.proto` (then audio travels inside `ClientMessage.audio`).
- * Field names are snake_case in both forms. Times are milliseconds of stream
- * time: the position in the audio the client sent, from its first sample.
+ * Field names are snake_case in both forms. Times are integer milliseconds of
+ * stream time: the position in the audio the client sent, from its first
+ * sample. Counts and times are non-negative integers below 2^32 (uint32 in
+ * the protobuf form). Wire encoding and validation live in `codec.ts`;
+ * `README.md` is the protocol document for client writers.
  */
 
 export const PROTOCOL_VERSION = 'v1';
@@ -43,6 +46,7 @@ export interface SessionConfig {
   resume_token: string;
 }
 
+/** Optional, and only as the first message of a session; changes only the fields it sets. */
 export interface ConfigMessage {
   type: 'config';
   config: Partial<SessionConfig>;
@@ -51,6 +55,7 @@ export interface ConfigMessage {
 export interface FinalizeMessage {
   type: 'finalize';
 }
+/** Keeps an idle session open; answered by a `KeepAliveAck`. */
 export interface KeepAliveMessage {
   type: 'keepalive';
 }
@@ -72,6 +77,7 @@ export interface Limits {
   idle_timeout_ms: number;
 }
 
+/** The session started: the settings in force, sent in answer to the client's first message. */
 export interface ReadyMessage {
   type: 'ready';
   session_id: string;
@@ -79,6 +85,7 @@ export interface ReadyMessage {
   protocol_version: string;
   config: SessionConfig;
   limits: Limits;
+  /** Pass back as `resume_token` to continue after a dropped connection; empty when not offered. */
   resume_token: string;
 }
 
@@ -86,11 +93,16 @@ export interface Word {
   word: string;
   start_ms: number;
   end_ms: number;
+  /** 0 to 1. */
   confidence: number;
   /** Speaker label, empty when unknown. */
   speaker: string;
 }
 
+/**
+ * One segment of one channel. Each `partial` replaces the previous one of the
+ * same `segment_id`; the `final` is definitive. Segment ids increase per channel.
+ */
 export interface TranscriptMessage {
   type: 'partial' | 'final';
   segment_id: number;
@@ -116,6 +128,7 @@ export interface UtteranceEndMessage {
   at_ms: number;
 }
 
+/** New speaker labels for a segment already sent as `final`. */
 export interface SpeakerUpdateMessage {
   type: 'speaker_update';
   channel: number;
@@ -146,6 +159,7 @@ export interface ErrorMessage {
   fatal: boolean;
 }
 
+/** The last message of a session ended by `close` (or by server shutdown). */
 export interface ClosedMessage {
   type: 'closed';
   reason: string;
@@ -153,6 +167,7 @@ export interface ClosedMessage {
   finals_sent: number;
 }
 
+/** The answer to a client `keepalive`. */
 export interface KeepAliveAck {
   type: 'keepalive';
 }
@@ -164,4 +179,5 @@ export type ServerMessage =
   | UtteranceEndMessage
   | SpeakerUpdateMessage
   | ErrorMessage
-  | ClosedMessage;
+  | ClosedMessage
+  | KeepAliveAck;
