@@ -1,0 +1,202 @@
+/**
+ * Log-mel filterbank features of 16 kHz audio: the input NeMo CTC models take
+ * (sherpa-onnx's fbank, kaldi-native-fbank options). This is the TypeScript twin
+ * of tools/train-demo-model/fbank.py, which is the spec and which computed the
+ * demo model's training features, so the two must agree number for number
+ * (tests/fbank.test.ts holds them to it).
+ */
+import { RealFft } from './fft.js';
+
+export const SAMPLE_RATE_HZ = 16000;
+export const NUM_MEL_BINS = 80;
+export const FRAME_SHIFT_MS = 10;
+/** Log-mel value that padded frames hold when utterances of different lengths share a batch. */
+export const PAD_LOG_VALUE = Math.log(1e-10);
+
+const FRAME_LENGTH_SAMPLES = 400; // 25 ms
+const FRAME_SHIFT_SAMPLES = 160; // 10 ms
+const FFT_SIZE = 512;
+/** Filters read FFT bins 0..255 as the reference does (the Nyquist bin, at 8000 Hz, would weigh 0 anyway). */
+const NUM_FFT_BINS = FFT_SIZE / 2;
+const PREEMPHASIS = 0.97;
+/** float32 epsilon (2^-23), the log floor of the reference. */
+const LOG_FLOOR = 1.1920928955078125e-7;
+const NORM_STD_EPSILON = 1e-5;
+
+/** Row-major [numFrames, numBins]. */
+export interface LogMel {
+  data: Float32Array;
+  numFrames: number;
+  numBins: number;
+}
+
+/** Frames of a signal with snip_edges = false: one per 10 ms, rounded to nearest. */
+export function numFrames(numSamples: number): number {
+  return Math.floor((numSamples + FRAME_SHIFT_SAMPLES / 2) / FRAME_SHIFT_SAMPLES);
+}
+
+/** Periodic Hann window. */
+const WINDOW = new Float64Array(FRAME_LENGTH_SAMPLES);
+for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) {
+  WINDOW[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / FRAME_LENGTH_SAMPLES);
+}
+
+/**
+ * The 80 filters as one sparse matrix, flat for speed: filter b weighs FFT bin
+ * firstFftBin[b] + j by weights[offset[b] + j] for j < offset[b + 1] - offset[b]
+ * (its non-zero weights, nothing else).
+ */
+interface MelFilterBank {
+  firstFftBin: Int32Array;
+  offset: Int32Array;
+  weights: Float64Array;
+}
+
+// Slaney's mel scale (librosa htk=False): linear below 1 kHz, logarithmic above.
+const SLANEY_HZ_PER_MEL = 200 / 3;
+const SLANEY_MIN_LOG_HZ = 1000;
+const SLANEY_MIN_LOG_MEL = SLANEY_MIN_LOG_HZ / SLANEY_HZ_PER_MEL;
+const SLANEY_LOG_STEP = Math.log(6.4) / 27;
+
+function slaneyHzToMel(hz: number): number {
+  if (hz >= SLANEY_MIN_LOG_HZ) return SLANEY_MIN_LOG_MEL + Math.log(hz / SLANEY_MIN_LOG_HZ) / SLANEY_LOG_STEP;
+  return hz / SLANEY_HZ_PER_MEL;
+}
+
+function slaneyMelToHz(mel: number): number {
+  if (mel >= SLANEY_MIN_LOG_MEL) return SLANEY_MIN_LOG_HZ * Math.exp(SLANEY_LOG_STEP * (mel - SLANEY_MIN_LOG_MEL));
+  return SLANEY_HZ_PER_MEL * mel;
+}
+
+/** Triangles evenly spaced in mel from 0 to 8000 Hz, each scaled to unit area in Hz (slaney norm). */
+function melFilterBank(): MelFilterBank {
+  const binHz = SAMPLE_RATE_HZ / FFT_SIZE;
+  const melLow = slaneyHzToMel(0);
+  const melHigh = slaneyHzToMel(SAMPLE_RATE_HZ / 2);
+  const melDelta = (melHigh - melLow) / (NUM_MEL_BINS + 1);
+  const firstFftBin = new Int32Array(NUM_MEL_BINS);
+  const offset = new Int32Array(NUM_MEL_BINS + 1);
+  const weights: number[] = [];
+  for (let b = 0; b < NUM_MEL_BINS; b++) {
+    const leftHz = slaneyMelToHz(melLow + b * melDelta);
+    const centerHz = slaneyMelToHz(melLow + (b + 1) * melDelta);
+    const rightHz = slaneyMelToHz(melLow + (b + 2) * melDelta);
+    offset[b] = weights.length;
+    for (let k = 0; k < NUM_FFT_BINS; k++) {
+      const hz = k * binHz;
+      if (!(hz > leftHz && hz < rightHz)) continue;
+      const triangle = hz <= centerHz ? (hz - leftHz) / (centerHz - leftHz) : (rightHz - hz) / (rightHz - centerHz);
+      if (weights.length === offset[b]) firstFftBin[b] = k;
+      weights.push((triangle * 2) / (rightHz - leftHz));
+    }
+  }
+  offset[NUM_MEL_BINS] = weights.length;
+  return { firstFftBin, offset, weights: Float64Array.from(weights) };
+}
+
+const MEL = melFilterBank();
+const FFT = new RealFft(FFT_SIZE);
+
+/**
+ * Fills power[k] = |X[k]|^2 for k <= 256 of the 512-point real frame. A parameter
+ * of computeLogMelWith only so that bench/fbank.ts can time another FFT through
+ * the same filterbank code.
+ */
+export type PowerSpectrumFn = (frame512: Float64Array, power257: Float64Array) => void;
+
+const powerSpectrum: PowerSpectrumFn = (frame512, power) => FFT.powerSpectrum(frame512, power);
+
+/** Kaldi's reflection at both ends, repeated until inside (only inputs shorter than a frame need a second round). */
+function reflectIndex(i: number, numSamples: number): number {
+  let j = i;
+  while (j < 0 || j >= numSamples) {
+    if (j < 0) j = -j - 1;
+    if (j >= numSamples) j = 2 * numSamples - 1 - j;
+  }
+  return j;
+}
+
+/** Natural-log mel energies, [numFrames(n), 80], of 16 kHz samples in [-1, 1]; not normalised. */
+export function computeLogMel(samples16k: Float32Array): LogMel {
+  return computeLogMelWith(samples16k, powerSpectrum);
+}
+
+/** computeLogMel with the power spectrum taken by `spectrum` (see PowerSpectrumFn). */
+export function computeLogMelWith(samples16k: Float32Array, spectrum: PowerSpectrumFn): LogMel {
+  const { firstFftBin, offset, weights } = MEL;
+  const numSamples = samples16k.length;
+  const frames = numFrames(numSamples);
+  const data = new Float32Array(frames * NUM_MEL_BINS);
+  const reflected = new Float32Array(FRAME_LENGTH_SAMPLES);
+  // Samples 400..511 stay zero: the FFT pads the 25 ms frame to 512 points.
+  const fftInput = new Float64Array(FFT_SIZE);
+  const power = new Float64Array(FFT_SIZE / 2 + 1);
+
+  for (let f = 0; f < frames; f++) {
+    // Frame f is centred on sample 160 f + 80, i.e. covers [160 f - 120, 160 f + 280).
+    const start = f * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES / 2 - FRAME_LENGTH_SAMPLES / 2;
+    let source = samples16k;
+    let first = start;
+    if (start < 0 || start + FRAME_LENGTH_SAMPLES > numSamples) {
+      for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) reflected[i] = samples16k[reflectIndex(start + i, numSamples)];
+      source = reflected;
+      first = 0;
+    }
+
+    // Pre-emphasis treats the sample before the frame as the first sample itself.
+    let previous = source[first];
+    for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) {
+      const x = source[first + i];
+      fftInput[i] = (x - PREEMPHASIS * previous) * WINDOW[i];
+      previous = x;
+    }
+
+    spectrum(fftInput, power);
+
+    const row = f * NUM_MEL_BINS;
+    for (let b = 0; b < NUM_MEL_BINS; b++) {
+      const end = offset[b + 1];
+      let k = firstFftBin[b];
+      let energy = 0;
+      for (let w = offset[b]; w < end; w++, k++) energy += weights[w] * power[k];
+      data[row + b] = Math.log(energy > LOG_FLOOR ? energy : LOG_FLOOR);
+    }
+  }
+  return { data, numFrames: frames, numBins: NUM_MEL_BINS };
+}
+
+/**
+ * NeMo's normalize_type 'per_feature': each bin minus its mean over the
+ * utterance, over (population std + 1e-5). The variance is E[x^2] - E[x]^2,
+ * summed frame by frame in float64 like the reference, so that near-constant
+ * bins, where that formula loses digits, lose the same ones. (The reference
+ * normalises the float64 log-mel, this the float32 one, whose rounding of
+ * ~1e-6 is amplified by 1 / std: bins with a std below ~1e-3 over the
+ * utterance can differ by more than 1e-3. Speech does not produce those.)
+ */
+export function normalizePerFeature(m: LogMel): LogMel {
+  const { numFrames: frames, numBins: bins, data } = m;
+  const mean = new Float64Array(bins);
+  const meanSquare = new Float64Array(bins);
+  for (let f = 0; f < frames; f++) {
+    const row = f * bins;
+    for (let b = 0; b < bins; b++) {
+      const x = data[row + b];
+      mean[b] += x;
+      meanSquare[b] += x * x;
+    }
+  }
+  const std = new Float64Array(bins);
+  for (let b = 0; b < bins; b++) {
+    mean[b] /= frames;
+    meanSquare[b] /= frames;
+    const variance = meanSquare[b] - mean[b] * mean[b];
+    std[b] = Math.sqrt(variance > 0 ? variance : 0);
+  }
+  const out = new Float32Array(data.length);
+  for (let f = 0; f < frames; f++) {
+    const row = f * bins;
+    for (let b = 0; b < bins; b++) out[row + b] = (data[row + b] - mean[b]) / (std[b] + NORM_STD_EPSILON);
+  }
+  return { data: out, numFrames: frames, numBins: bins };
+}
