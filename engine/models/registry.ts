@@ -1,0 +1,103 @@
+/**
+ * The real English NeMo CTC models users can pull: archives in sherpa-onnx's
+ * export format (model + tokens.txt, with vocab_size / subsampling_factor /
+ * normalize_type metadata) from sherpa-onnx's GitHub release `asr-models`.
+ *
+ * Only archives with published evidence are listed (sherpa-onnx docs and CI
+ * scripts for names, URLs and files inside; sizes and sha256 as recorded by
+ * downloaders that verify them). `null` means not confirmed: a null sha256
+ * skips verification, a null size shows as unknown.
+ */
+
+export interface RegistryModel {
+  /** The archive's name without `.tar.bz2`; also the folder it extracts to and the cache folder. */
+  name: string;
+  description: string;
+  url: string;
+  archiveBytes: number | null;
+  sha256: string | null;
+  /** Paths inside the extracted folder. */
+  modelFile: string;
+  tokensFile: string;
+  language: string;
+  licence: string | null;
+}
+
+const RELEASE = 'https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models';
+
+// Order matters: with no model named, the first cached entry is used, so the
+// best accuracy-for-size comes first. Archives holding both model.onnx and
+// model.int8.onnx use model.onnx, as folder specs do (int8 kernels are
+// CPU-oriented; fp32 runs on every execution provider).
+export const REGISTRY: readonly RegistryModel[] = [
+  {
+    name: 'sherpa-onnx-nemo-parakeet_tdt_ctc_110m-en-36000-int8',
+    description: 'NVIDIA Parakeet TDT-CTC 110M (CTC branch), FastConformer, int8; cased with punctuation',
+    url: `${RELEASE}/sherpa-onnx-nemo-parakeet_tdt_ctc_110m-en-36000-int8.tar.bz2`,
+    archiveBytes: 104_337_827,
+    sha256: '17f945007b52ccd8b7200ffc7c5652e9e8e961dfdf479cefcabd06cf5703630b',
+    modelFile: 'model.int8.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: 'CC-BY-4.0',
+  },
+  {
+    name: 'sherpa-onnx-nemo-ctc-en-conformer-small',
+    description: 'NeMo Conformer-CTC small (13M params, ~16k h English); lower case',
+    url: `${RELEASE}/sherpa-onnx-nemo-ctc-en-conformer-small.tar.bz2`,
+    archiveBytes: 76_482_338,
+    sha256: '83dcb462aece5bef4e8072c267419389f0b8d1f91152d8851765f284ff664caa',
+    modelFile: 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: 'CC-BY-4.0',
+  },
+  {
+    name: 'sherpa-onnx-nemo-ctc-en-conformer-medium',
+    description: 'NeMo Conformer-CTC medium (~30M params, ~16k h English); lower case',
+    url: `${RELEASE}/sherpa-onnx-nemo-ctc-en-conformer-medium.tar.bz2`,
+    archiveBytes: 165_685_608,
+    sha256: null,
+    modelFile: 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: null,
+  },
+  {
+    name: 'sherpa-onnx-nemo-ctc-en-conformer-large',
+    description: 'NeMo Conformer-CTC large (~120M params, ~24.5k h English); lower case',
+    url: `${RELEASE}/sherpa-onnx-nemo-ctc-en-conformer-large.tar.bz2`,
+    archiveBytes: 610_719_312,
+    sha256: null,
+    modelFile: 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: 'CC-BY-4.0',
+  },
+  {
+    name: 'sherpa-onnx-nemo-fast-conformer-ctc-en-24500',
+    description: 'NeMo FastConformer-CTC large (~24.5k h English), fp32',
+    url: `${RELEASE}/sherpa-onnx-nemo-fast-conformer-ctc-en-24500.tar.bz2`,
+    archiveBytes: null,
+    sha256: null,
+    modelFile: 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: 'CC-BY-4.0',
+  },
+  {
+    name: 'sherpa-onnx-nemo-ctc-en-citrinet-512',
+    description: 'NeMo Citrinet-512 CTC (~7k h English); lower case',
+    url: `${RELEASE}/sherpa-onnx-nemo-ctc-en-citrinet-512.tar.bz2`,
+    archiveBytes: 164_307_491,
+    sha256: null,
+    modelFile: 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: null,
+  },
+];
+
+export function findRegistryModel(name: string): RegistryModel | undefined {
+  return REGISTRY.find((m) => m.name === name);
+}

@@ -1,0 +1,92 @@
+/**
+ * Turns the user's model choice into files on disk: a folder path, a registry
+ * name (which must already be pulled), or nothing (the first pulled registry
+ * model, else the demo model shipped in the project). Never downloads: a
+ * server must not start a 600 MB download on its own.
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultModelsDir, isCached, modelCacheDir } from './download.js';
+import { REGISTRY, findRegistryModel } from './registry.js';
+
+export interface ResolvedModel {
+  name: string;
+  modelPath: string;
+  tokensPath: string;
+  source: 'path' | 'registry' | 'cached' | 'demo';
+}
+
+export interface ResolveOptions {
+  modelsDir?: string;
+  /** Which model was chosen and why; default stderr. */
+  log?: (line: string) => void;
+  /** The fallback model folder; default `<project root>/models/demo-en-ctc`. */
+  demoDir?: string;
+}
+
+/** fp32 first: it runs on every execution provider; int8 is the CPU-only alternative some archives ship alone. */
+const MODEL_FILE_PREFERENCE = ['model.onnx', 'model.int8.onnx'];
+const TOKENS_FILE = 'tokens.txt';
+
+/** The nearest folder above this module holding package.json, so the answer is the same from source or from dist/. */
+function findProjectRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the project root (no package.json above engine/models)');
+    dir = parent;
+  }
+  return dir;
+}
+
+export const DEMO_MODEL_DIR = path.join(findProjectRoot(), 'models', 'demo-en-ctc');
+
+export function resolveModel(spec: string | undefined, opts: ResolveOptions = {}): ResolvedModel {
+  const modelsDir = opts.modelsDir ?? defaultModelsDir();
+  const log = opts.log ?? ((line: string) => console.error(line));
+
+  if (spec) {
+    if (existsSync(spec)) {
+      const resolved = fromFolder(path.resolve(spec), 'path');
+      log(`model: ${resolved.modelPath} (folder given)`);
+      return resolved;
+    }
+    const entry = findRegistryModel(spec);
+    if (!entry) {
+      throw new Error(`model "${spec}" is neither an existing folder nor a registry model; registry models: ${REGISTRY.map((m) => m.name).join(', ')}`);
+    }
+    if (!isCached(entry, modelsDir)) {
+      throw new Error(`model "${spec}" is not downloaded into ${modelsDir}; run: npm run models -- pull ${spec}`);
+    }
+    const dir = modelCacheDir(entry, modelsDir);
+    log(`model: ${entry.name} from ${dir} (registry name given)`);
+    return { name: entry.name, modelPath: path.join(dir, entry.modelFile), tokensPath: path.join(dir, entry.tokensFile), source: 'registry' };
+  }
+
+  const cached = REGISTRY.find((m) => isCached(m, modelsDir));
+  if (cached) {
+    const dir = modelCacheDir(cached, modelsDir);
+    log(`model: ${cached.name} from ${dir} (none given; first downloaded registry model)`);
+    return { name: cached.name, modelPath: path.join(dir, cached.modelFile), tokensPath: path.join(dir, cached.tokensFile), source: 'cached' };
+  }
+
+  const demoDir = opts.demoDir ?? DEMO_MODEL_DIR;
+  if (!existsSync(demoDir)) {
+    throw new Error(`no model: none given, none downloaded into ${modelsDir}, and no demo model at ${demoDir}; run: npm run models -- pull ${REGISTRY[0].name}`);
+  }
+  const demo = fromFolder(demoDir, 'demo');
+  log(`model: demo model ${demo.modelPath} (none given, none downloaded into ${modelsDir}); for real speech run: npm run models -- pull ${REGISTRY[0].name}`);
+  return demo;
+}
+
+function fromFolder(dir: string, source: 'path' | 'demo'): ResolvedModel {
+  if (!statSync(dir).isDirectory()) {
+    throw new Error(`model path ${dir} is a file; give the folder holding ${MODEL_FILE_PREFERENCE.join(' or ')} and ${TOKENS_FILE}`);
+  }
+  const modelFile = MODEL_FILE_PREFERENCE.find((f) => existsSync(path.join(dir, f)));
+  if (!modelFile) throw new Error(`model folder ${dir} has neither ${MODEL_FILE_PREFERENCE.join(' nor ')}`);
+  const tokensPath = path.join(dir, TOKENS_FILE);
+  if (!existsSync(tokensPath)) throw new Error(`model folder ${dir} has no ${TOKENS_FILE}`);
+  return { name: path.basename(dir), modelPath: path.join(dir, modelFile), tokensPath, source };
+}

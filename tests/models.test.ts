@@ -1,0 +1,347 @@
+/**
+ * Model registry, download cache and resolution, against a real HTTP server
+ * on 127.0.0.1 serving archives made here with the system tar.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isCached, pullModel, type PullOptions } from '../engine/models/download.js';
+import { REGISTRY, type RegistryModel } from '../engine/models/registry.js';
+import { DEMO_MODEL_DIR, resolveModel } from '../engine/models/resolve.js';
+import { PROJECT_ROOT } from './shared.js';
+
+const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'models-test-'));
+// Random bytes do not compress, so the archive is big enough to cut mid-way.
+const modelBytes = randomish(300_000);
+const tokensText = '<blk> 0\n\u2581a 1\n';
+
+interface Archive {
+  bytes: Buffer;
+  sha256: string;
+}
+const archives = new Map<string, Archive>();
+const requests: Array<{ url: string; range: string | undefined }> = [];
+const droppedOnce = new Set<string>();
+let server: http.Server;
+let baseUrl: string;
+let modelsDir: string;
+
+/** Deterministic incompressible bytes, so failures reproduce. */
+function randomish(length: number): Buffer {
+  const out = Buffer.alloc(length);
+  let block = createHash('sha256').update('models-test').digest();
+  for (let pos = 0; pos < length; pos += block.length) {
+    block.copy(out, pos);
+    block = createHash('sha256').update(block).digest();
+  }
+  return out;
+}
+
+function makeArchive(name: string, opts: { tarFlag: string; topFolder: string | null; withTokens: boolean }): void {
+  const src = mkdtempSync(path.join(tmpRoot, 'src-'));
+  const content = opts.topFolder ? path.join(src, opts.topFolder) : src;
+  mkdirSync(content, { recursive: true });
+  writeFileSync(path.join(content, 'model.onnx'), modelBytes);
+  if (opts.withTokens) writeFileSync(path.join(content, 'tokens.txt'), tokensText);
+  const file = path.join(tmpRoot, name);
+  execFileSync('tar', ['-c', opts.tarFlag, '-f', file, '-C', opts.topFolder ? src : content, opts.topFolder ?? '.']);
+  const bytes = readFileSync(file);
+  archives.set(name, { bytes, sha256: createHash('sha256').update(bytes).digest('hex') });
+}
+
+/** Serves an archive, honouring `Range: bytes=N-` unless told to ignore it. */
+function serveArchive(req: http.IncomingMessage, res: http.ServerResponse, archive: Archive, honourRange: boolean): void {
+  const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+  const total = archive.bytes.length;
+  if (match && honourRange) {
+    const start = Number(match[1]);
+    if (start >= total) {
+      res.writeHead(416, { 'content-range': `bytes */${total}` }).end();
+      return;
+    }
+    res.writeHead(206, { 'content-length': total - start, 'content-range': `bytes ${start}-${total - 1}/${total}` });
+    res.end(archive.bytes.subarray(start));
+    return;
+  }
+  res.writeHead(200, { 'content-length': total });
+  res.end(archive.bytes);
+}
+
+// Paths: /files/NAME (Range), /redirect/NAME (302 to /files), /drop-once/NAME
+// (first request cut after half the bytes), /stall-once/NAME (first request
+// goes silent after half the bytes), /no-range/NAME (Range ignored).
+function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+  requests.push({ url: req.url ?? '', range: req.headers.range });
+  const [, mode, name] = (req.url ?? '').split('/');
+  const archive = archives.get(name ?? '');
+  if (!archive) {
+    res.writeHead(404).end('not found');
+    return;
+  }
+  if (mode === 'redirect') {
+    res.writeHead(302, { location: `../files/${name}` }).end();
+  } else if (mode === 'files') {
+    serveArchive(req, res, archive, true);
+  } else if (mode === 'no-range') {
+    serveArchive(req, res, archive, false);
+  } else if (mode === 'drop-once' && !droppedOnce.has(name)) {
+    droppedOnce.add(name);
+    res.writeHead(200, { 'content-length': archive.bytes.length });
+    res.write(archive.bytes.subarray(0, archive.bytes.length >> 1), () => res.socket?.destroy());
+  } else if (mode === 'stall-once' && !droppedOnce.has(name)) {
+    droppedOnce.add(name);
+    res.writeHead(200, { 'content-length': archive.bytes.length });
+    res.write(archive.bytes.subarray(0, archive.bytes.length >> 1));
+  } else if (mode === 'drop-once' || mode === 'stall-once') {
+    serveArchive(req, res, archive, true);
+  } else {
+    res.writeHead(404).end('not found');
+  }
+}
+
+function entry(url: string, overrides: Partial<RegistryModel> = {}): RegistryModel {
+  return {
+    name: 'fake-model',
+    description: 'test archive',
+    url,
+    archiveBytes: null,
+    sha256: archives.get(path.basename(url))?.sha256 ?? null,
+    modelFile: 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: null,
+    ...overrides,
+  };
+}
+
+function pullOptions(lines: string[] = []): PullOptions {
+  return { modelsDir, progress: false, retryDelayMs: 0, log: (line) => lines.push(line) };
+}
+
+function expectInstalled(name = 'fake-model'): void {
+  const dir = path.join(modelsDir, name);
+  expect(readFileSync(path.join(dir, 'model.onnx')).equals(modelBytes)).toBe(true);
+  expect(readFileSync(path.join(dir, 'tokens.txt'), 'utf8')).toBe(tokensText);
+  // Only the model folder remains: no .part, no extraction folder.
+  expect(readdirSync(modelsDir)).toEqual([name]);
+}
+
+beforeAll(async () => {
+  makeArchive('fake.tar.bz2', { tarFlag: '-j', topFolder: 'fake-model', withTokens: true });
+  makeArchive('flat.tar.gz', { tarFlag: '-z', topFolder: null, withTokens: true });
+  makeArchive('no-tokens.tar.bz2', { tarFlag: '-j', topFolder: 'fake-model', withTokens: false });
+  server = http.createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(tmpRoot, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  modelsDir = mkdtempSync(path.join(tmpRoot, 'cache-'));
+  requests.length = 0;
+  droppedOnce.clear();
+});
+
+describe('pullModel', () => {
+  it('downloads through a redirect, verifies sha256, extracts, and then serves from the cache', async () => {
+    expect(archives.get('fake.tar.bz2')!.bytes.length).toBeGreaterThan(200_000);
+    const model = entry(`${baseUrl}/redirect/fake.tar.bz2`);
+    const pulled = await pullModel(model, pullOptions());
+    expect(pulled.modelPath).toBe(path.join(modelsDir, 'fake-model', 'model.onnx'));
+    expectInstalled();
+    expect(isCached(model, modelsDir)).toBe(true);
+    expect(requests.map((r) => r.url)).toEqual(['/redirect/fake.tar.bz2', '/files/fake.tar.bz2']);
+
+    await pullModel(model, pullOptions());
+    expect(requests).toHaveLength(2);
+  });
+
+  it('unpacks a .tar.gz whose files sit at the archive root', async () => {
+    await pullModel(entry(`${baseUrl}/files/flat.tar.gz`), pullOptions());
+    expectInstalled();
+  });
+
+  it('retries a connection dropped mid-way, resuming with a Range request', async () => {
+    const lines: string[] = [];
+    await pullModel(entry(`${baseUrl}/drop-once/fake.tar.bz2`), pullOptions(lines));
+    expectInstalled();
+    expect(requests).toHaveLength(2);
+    expect(requests[0].range).toBeUndefined();
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(requests[1].range ?? '')?.[1]);
+    expect(resumedAt).toBeGreaterThan(0);
+    expect(resumedAt).toBeLessThan(archives.get('fake.tar.bz2')!.bytes.length);
+    expect(lines.some((l) => l.includes('resuming at'))).toBe(true);
+  });
+
+  it('drops a stalled connection and resumes', async () => {
+    await pullModel(entry(`${baseUrl}/stall-once/fake.tar.bz2`), { ...pullOptions(), stallTimeoutMs: 300 });
+    expectInstalled();
+    expect(requests).toHaveLength(2);
+    expect(requests[1].range).toMatch(/^bytes=[1-9]\d*-$/);
+  });
+
+  it('keeps the .part of a failed pull and continues it on the next pull', async () => {
+    const model = entry(`${baseUrl}/drop-once/fake.tar.bz2`);
+    await expect(pullModel(model, { ...pullOptions(), maxAttempts: 1 })).rejects.toThrow(/failed after 1 attempts/);
+    const part = path.join(modelsDir, 'fake-model.tar.bz2.part');
+    const partBytes = statSync(part).size;
+    expect(partBytes).toBeGreaterThan(0);
+    expect(isCached(model, modelsDir)).toBe(false);
+
+    await pullModel(model, pullOptions());
+    expect(requests[1].range).toBe(`bytes=${partBytes}-`);
+    expectInstalled();
+  });
+
+  it('fails on a sha256 mismatch and leaves nothing in the cache', async () => {
+    const model = entry(`${baseUrl}/files/fake.tar.bz2`, { sha256: '0'.repeat(64) });
+    await expect(pullModel(model, pullOptions())).rejects.toThrow(/sha256 mismatch/);
+    expect(readdirSync(modelsDir)).toEqual([]);
+    expect(isCached(model, modelsDir)).toBe(false);
+  });
+
+  it('restarts from the beginning when the server ignores Range', async () => {
+    // A stale partial file of wrong bytes: appending to it would break the checksum.
+    writeFileSync(path.join(modelsDir, 'fake-model.tar.bz2.part'), Buffer.alloc(1000, 7));
+    const lines: string[] = [];
+    await pullModel(entry(`${baseUrl}/no-range/fake.tar.bz2`), pullOptions(lines));
+    expect(requests.map((r) => r.range)).toEqual(['bytes=1000-']);
+    expect(lines.some((l) => l.includes('ignored the Range'))).toBe(true);
+    expectInstalled();
+  });
+
+  it('rejects an archive without the tokens file and installs nothing', async () => {
+    await expect(pullModel(entry(`${baseUrl}/files/no-tokens.tar.bz2`), pullOptions())).rejects.toThrow(/no tokens\.txt/);
+    expect(readdirSync(modelsDir)).toEqual([]);
+  });
+
+  it('does not retry a 404', async () => {
+    await expect(pullModel(entry(`${baseUrl}/files/missing.tar.bz2`), pullOptions())).rejects.toThrow(/HTTP 404/);
+    expect(requests).toHaveLength(1);
+  });
+});
+
+describe('resolveModel', () => {
+  function fakeModelFolder(dir: string, files: string[]): void {
+    mkdirSync(dir, { recursive: true });
+    for (const f of files) writeFileSync(path.join(dir, f), f === 'tokens.txt' ? tokensText : 'onnx');
+  }
+
+  it('takes a folder path, preferring model.onnx over model.int8.onnx', () => {
+    const dir = path.join(modelsDir, 'my-model');
+    fakeModelFolder(dir, ['model.int8.onnx', 'tokens.txt']);
+    const lines: string[] = [];
+    expect(resolveModel(dir, { modelsDir, log: (l) => lines.push(l) })).toEqual({
+      name: 'my-model',
+      modelPath: path.join(dir, 'model.int8.onnx'),
+      tokensPath: path.join(dir, 'tokens.txt'),
+      source: 'path',
+    });
+    expect(lines).toHaveLength(1);
+    fakeModelFolder(dir, ['model.onnx']);
+    expect(resolveModel(dir, { modelsDir, log: () => {} }).modelPath).toBe(path.join(dir, 'model.onnx'));
+    rmSync(path.join(dir, 'tokens.txt'));
+    expect(() => resolveModel(dir, { modelsDir, log: () => {} })).toThrow(/no tokens\.txt/);
+  });
+
+  it('takes a registry name once pulled, and picks the first pulled model when none is named', () => {
+    const model = REGISTRY[2];
+    expect(() => resolveModel(model.name, { modelsDir, log: () => {} })).toThrow(`npm run models -- pull ${model.name}`);
+    fakeModelFolder(path.join(modelsDir, model.name), [model.modelFile, model.tokensFile]);
+    const named = resolveModel(model.name, { modelsDir, log: () => {} });
+    expect(named).toEqual({
+      name: model.name,
+      modelPath: path.join(modelsDir, model.name, model.modelFile),
+      tokensPath: path.join(modelsDir, model.name, model.tokensFile),
+      source: 'registry',
+    });
+    const lines: string[] = [];
+    const unnamed = resolveModel(undefined, { modelsDir, log: (l) => lines.push(l), demoDir: path.join(modelsDir, 'no-demo') });
+    expect(unnamed).toEqual({ ...named, source: 'cached' });
+    expect(lines.join('\n')).toContain('first downloaded registry model');
+  });
+
+  it('falls back to the demo model when nothing is pulled', () => {
+    const demoDir = path.join(modelsDir, 'demo-en-ctc');
+    expect(() => resolveModel(undefined, { modelsDir, demoDir, log: () => {} })).toThrow(/no demo model.*npm run models -- pull/);
+    fakeModelFolder(demoDir, ['model.onnx', 'tokens.txt']);
+    const lines: string[] = [];
+    expect(resolveModel(undefined, { modelsDir, demoDir, log: (l) => lines.push(l) })).toEqual({
+      name: 'demo-en-ctc',
+      modelPath: path.join(demoDir, 'model.onnx'),
+      tokensPath: path.join(demoDir, 'tokens.txt'),
+      source: 'demo',
+    });
+    expect(lines.join('\n')).toContain('demo model');
+    expect(DEMO_MODEL_DIR).toBe(path.join(PROJECT_ROOT, 'models', 'demo-en-ctc'));
+  });
+
+  it('rejects a name that is neither a folder nor a registry model', () => {
+    expect(() => resolveModel('no-such-model', { modelsDir, log: () => {} })).toThrow(/neither an existing folder nor a registry model.*sherpa-onnx-nemo-ctc-en-conformer-small/);
+  });
+});
+
+describe('registry', () => {
+  it('lists sherpa-onnx asr-models archives whose names match their URLs', () => {
+    expect(REGISTRY.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(REGISTRY.map((m) => m.name)).size).toBe(REGISTRY.length);
+    for (const m of REGISTRY) {
+      expect(m.url).toBe(`https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models/${m.name}.tar.bz2`);
+      expect(m.sha256 === null || /^[0-9a-f]{64}$/.test(m.sha256)).toBe(true);
+      expect(m.archiveBytes === null || m.archiveBytes > 1e6).toBe(true);
+      expect(m.modelFile).toMatch(/^model(\.int8)?\.onnx$/);
+      expect(m.tokensFile).toBe('tokens.txt');
+    }
+  });
+});
+
+describe('models CLI', () => {
+  function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'engine/models/cli.ts'), ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, MODELS_DIR: modelsDir },
+      encoding: 'utf8',
+    });
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  it('lists, prints paths, and rejects bad usage', () => {
+    const model = REGISTRY[1];
+    mkdirSync(path.join(modelsDir, model.name));
+    writeFileSync(path.join(modelsDir, model.name, model.modelFile), 'onnx');
+    writeFileSync(path.join(modelsDir, model.name, model.tokensFile), tokensText);
+
+    const listed = cli('list');
+    expect(listed.status).toBe(0);
+    const rows = listed.stdout.split('\n');
+    for (const m of REGISTRY) {
+      const row = rows.find((r) => r.startsWith(`${m.name} `));
+      expect(row, m.name).toBeDefined();
+      expect(row).toMatch(m === model ? / yes / : / no /);
+    }
+
+    const printed = cli('path', model.name);
+    expect(printed.status).toBe(0);
+    expect(printed.stdout.trim()).toBe(path.join(modelsDir, model.name));
+    expect(existsSync(printed.stdout.trim())).toBe(true);
+
+    const notPulled = cli('path', REGISTRY[0].name);
+    expect(notPulled.status).toBe(1);
+    expect(notPulled.stderr).toContain(`npm run models -- pull ${REGISTRY[0].name}`);
+
+    const unknown = cli('pull', 'nope');
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('unknown model "nope"');
+    expect(cli('frobnicate').status).toBe(2);
+  });
+});
