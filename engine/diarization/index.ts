@@ -1,0 +1,8 @@
+/**
+ * Public surface of rolling speaker diarization, for the server and the bench.
+ */
+export { DiarizationEngine } from './engine.js';
+export type { DiarizationOptions } from './options.js';
+export type { DiarizationListener, DiarizationStream, LabelChange } from './stream.js';
+export type { SpeakerEmbedder } from './embedding.js';
+export { diarizationErrorRate, parseRttm, DEFAULT_COLLAR_MS, type DerResult, type SpeakerTurn } from './der.js';

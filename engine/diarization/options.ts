@@ -1,0 +1,81 @@
+/**
+ * Tuning of the streaming diarizer: the defaults, and the checks that keep the
+ * values inside what the ring buffers and the model allow.
+ */
+import type { PowersetDecoding } from './powerset.js';
+import type { SpeakerEmbedder } from './embedding.js';
+import { FRAME_STEP_MS, SAMPLE_RATE_HZ, WINDOW_SAMPLES } from './frames.js';
+
+export interface DiarizationOptions {
+  /** pyannote segmentation-3.0 ONNX (input x [N, 1, 160000] → y [N, 589, 7]). */
+  segmentationModelPath: string;
+  /** How far the 10 s window moves between model runs. Default 500. */
+  stepMs?: number;
+  /**
+   * How long a frame keeps collecting windows before its label is final
+   * (committed); a frame's final activity is the mean of ~latencyMs / stepMs + 1
+   * windows. Default 1000.
+   */
+  latencyMs?: number;
+  /** How powerset classes become speaker activities (see powerset.ts). Default 'soft'. */
+  decoding?: PowersetDecoding;
+  /** Optional embedding model for re-identifying speakers who return after a long silence. */
+  embedding?: SpeakerEmbedder;
+  /** Cosine distance under which an embedding joins a known speaker. Default 0.6; depends on the model. */
+  maxCosineDistance?: number;
+  /** Clean speech a local speaker needs in a window to be embedded. Default 1000. */
+  minEmbeddingSpeechMs?: number;
+  /** Speech a window-local speaker needs before it may become a new speaker (without embeddings). Default 500. */
+  minNewSpeakerMs?: number;
+  /** Committed labels remembered per stream for speakerFor. Default 600000 (10 min). */
+  historyMs?: number;
+  /** Most windows in one model call. Default 32. */
+  maxBatchWindows?: number;
+  /** onnxruntime intra-op threads. Default 1 (the server shares the CPU with recognition). */
+  intraOpThreads?: number;
+}
+
+export interface StreamConfig {
+  stepSamples: number;
+  latencyMs: number;
+  decoding: PowersetDecoding;
+  /** Mean activity from which a speaker counts as speaking on a frame. */
+  activityThreshold: number;
+  /** See linking.ts. */
+  minAgreement: number;
+  minSharedMs: number;
+  minNewSpeakerMs: number;
+  minEmbeddingSpeechMs: number;
+  maxCosineDistance: number;
+  maxCentroids: number;
+  historyMs: number;
+  /** speakerFor answers not final yet that are re-checked for relabelling. */
+  maxPendingQueries: number;
+  useEmbeddings: boolean;
+}
+
+const WINDOW_MS = (WINDOW_SAMPLES / SAMPLE_RATE_HZ) * 1000;
+
+export function streamConfig(opts: DiarizationOptions): StreamConfig {
+  const stepMs = opts.stepMs ?? 500;
+  const latencyMs = opts.latencyMs ?? 1000;
+  if (!(stepMs >= FRAME_STEP_MS && stepMs <= WINDOW_MS)) throw new Error(`stepMs must be in [${FRAME_STEP_MS}, ${WINDOW_MS}]`);
+  if (!(latencyMs >= 0 && latencyMs <= WINDOW_MS)) throw new Error(`latencyMs must be in [0, ${WINDOW_MS}]`);
+  const historyMs = opts.historyMs ?? 600_000;
+  if (!(historyMs >= WINDOW_MS)) throw new Error(`historyMs must be at least ${WINDOW_MS}`);
+  return {
+    stepSamples: Math.round((stepMs * SAMPLE_RATE_HZ) / 1000),
+    latencyMs,
+    decoding: opts.decoding ?? 'soft',
+    activityThreshold: 0.5,
+    minAgreement: 0.5,
+    minSharedMs: 100,
+    minNewSpeakerMs: opts.minNewSpeakerMs ?? 500,
+    minEmbeddingSpeechMs: opts.minEmbeddingSpeechMs ?? 1000,
+    maxCosineDistance: opts.maxCosineDistance ?? 0.6,
+    maxCentroids: 64,
+    historyMs,
+    maxPendingQueries: 1024,
+    useEmbeddings: opts.embedding !== undefined,
+  };
+}
