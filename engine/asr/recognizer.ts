@@ -1,0 +1,142 @@
+/**
+ * The batched CTC recognizer for models in sherpa-onnx's NeMo CTC export
+ * format: `features` [B, 80, T] + `features_length` [B] in, log-probabilities
+ * [B, T', V] out, with `vocab_size`, `subsampling_factor` and `normalize_type`
+ * in the ONNX metadata. N utterances of any lengths become one padded model
+ * call and N results.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE } from './fbank.js';
+import { readOnnxMetadata } from './onnx-metadata.js';
+import { greedyDecode, joinWords, parseTokens, prefixBeamSearch, type RecognizedWord, type TokenTable } from './ctc.js';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface RecognizerOptions {
+  modelPath: string;
+  tokensPath: string;
+  /** Shown in `ready` and logs; defaults to the model's folder name. */
+  name?: string;
+  executionProvider?: ExecutionProvider;
+  /** onnxruntime intra-op threads (0 = its default). */
+  numThreads?: number;
+  decoding?: 'greedy' | 'beam';
+  beamSize?: number;
+}
+
+export interface RecognitionResult {
+  text: string;
+  tokens: string[];
+  /** Time of each token from the start of the utterance. */
+  tokenTimesMs: number[];
+  words: RecognizedWord[];
+}
+
+const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
+
+export class CtcRecognizer {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly tokens: TokenTable,
+    readonly name: string,
+    readonly subsamplingFactor: number,
+    readonly normalizeType: string,
+    private readonly decoding: 'greedy' | 'beam',
+    private readonly beamSize: number,
+  ) {}
+
+  static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
+    const tokens = parseTokens(await readFile(opts.tokensPath, 'utf8'));
+    const provider = opts.executionProvider ?? 'cpu';
+    const modelBytes = await readFile(opts.modelPath);
+    const session = await ort.InferenceSession.create(modelBytes, {
+      executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      intraOpNumThreads: opts.numThreads ?? 0,
+      graphOptimizationLevel: 'all',
+    });
+    const meta = readOnnxMetadata(modelBytes);
+    const vocabSize = Number(meta.vocab_size);
+    const subsampling = Number(meta.subsampling_factor);
+    if (!Number.isInteger(subsampling) || subsampling < 1) {
+      throw new Error(`${opts.modelPath}: metadata subsampling_factor missing or invalid (got "${meta.subsampling_factor}")`);
+    }
+    if (vocabSize !== tokens.symbols.length) {
+      throw new Error(`${opts.modelPath}: metadata vocab_size ${meta.vocab_size} != ${tokens.symbols.length} tokens in ${opts.tokensPath}`);
+    }
+    for (const input of ['features', 'features_length']) {
+      if (!session.inputNames.includes(input)) throw new Error(`${opts.modelPath}: model has no input "${input}" (inputs: ${session.inputNames.join(', ')})`);
+    }
+    return new CtcRecognizer(
+      session,
+      tokens,
+      opts.name ?? path.basename(path.dirname(opts.modelPath)),
+      subsampling,
+      meta.normalize_type ?? '',
+      opts.decoding ?? 'greedy',
+      opts.beamSize ?? 4,
+    );
+  }
+
+  /** Milliseconds per output frame. */
+  get outputFrameMs(): number {
+    return FRAME_SHIFT_MS * this.subsamplingFactor;
+  }
+
+  /** Recognizes 16 kHz utterances (samples in [-1, 1]) in one model call. */
+  async recognizeBatch(utterances16k: Float32Array[]): Promise<RecognitionResult[]> {
+    const feats = utterances16k.map((u) => {
+      const m = computeLogMel(u);
+      return this.normalizeType === 'per_feature' && m.numFrames > 0 ? normalizePerFeature(m) : m;
+    });
+    const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
+    const results: RecognitionResult[] = utterances16k.map(() => EMPTY_RESULT);
+    if (live.length === 0) return results;
+
+    const batch = live.length;
+    const maxFrames = Math.max(...live.map((i) => feats[i].numFrames));
+    // [B, C, T], padded frames hold log(1e-10) as in sherpa-onnx.
+    const input = new Float32Array(batch * NUM_MEL_BINS * maxFrames).fill(PAD_LOG_VALUE);
+    const lengths = new BigInt64Array(batch);
+    live.forEach((src, b) => {
+      const { data, numFrames } = feats[src];
+      lengths[b] = BigInt(numFrames);
+      const base = b * NUM_MEL_BINS * maxFrames;
+      for (let t = 0; t < numFrames; t++) {
+        for (let c = 0; c < NUM_MEL_BINS; c++) input[base + c * maxFrames + t] = data[t * NUM_MEL_BINS + c];
+      }
+    });
+    const out = await this.session.run({
+      features: new ort.Tensor('float32', input, [batch, NUM_MEL_BINS, maxFrames]),
+      features_length: new ort.Tensor('int64', lengths, [batch]),
+    });
+    const logits = out[this.session.outputNames[0]];
+    const [, outFrames, vocab] = logits.dims as number[];
+    const data = logits.data as Float32Array;
+    live.forEach((src, b) => {
+      // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
+      const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.subsamplingFactor));
+      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab);
+    });
+    return results;
+  }
+
+  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number): RecognitionResult {
+    const hyp =
+      this.decoding === 'beam'
+        ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.beamSize)
+        : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
+    const words = joinWords(hyp, this.tokens, this.outputFrameMs);
+    return {
+      text: words.map((w) => w.word).join(' '),
+      tokens: hyp.tokenIds.map((id) => this.tokens.symbols[id]),
+      tokenTimesMs: hyp.frames.map((f) => f * this.outputFrameMs),
+      words,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.session.release();
+  }
+}

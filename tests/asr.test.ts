@@ -1,0 +1,110 @@
+/**
+ * The recognizer with the shipped demo model: accuracy on held-out synthetic
+ * speech, batched == one-by-one, and parity with sherpa-onnx-node running
+ * the same model file.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CtcRecognizer } from '../engine/asr/recognizer.js';
+import { corpusWer, wordErrorRate } from '../engine/asr/wer.js';
+import { PROJECT_ROOT, sharedPath } from './shared.js';
+import { readAudio16k, synthesize, type Voice } from './helpers/speech.js';
+
+const DEMO = path.join(PROJECT_ROOT, 'models/demo-en-ctc');
+const heldout = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'tests/fixtures/heldout-sentences.json'), 'utf8')) as {
+  items: Array<{ text: string } & Voice>;
+};
+
+let recognizer: CtcRecognizer;
+let audio: Float32Array[];
+
+beforeAll(async () => {
+  recognizer = await CtcRecognizer.load({ modelPath: path.join(DEMO, 'model.onnx'), tokensPath: path.join(DEMO, 'tokens.txt'), numThreads: 1 });
+  audio = heldout.items.map((it) => synthesize(it.text, it));
+});
+
+describe('demo model', () => {
+  it('transcribes held-out sentences in held-out voices with WER < 15%', async () => {
+    const results = await recognizer.recognizeBatch(audio);
+    const pairs = heldout.items.map((it, i) => ({ reference: it.text, hypothesis: results[i].text }));
+    const wer = corpusWer(pairs);
+    console.log(`held-out synthetic WER ${(wer.wer * 100).toFixed(1)}% over ${wer.referenceWords} words`);
+    for (const p of pairs.slice(0, 4)) console.log(`  ref: ${p.reference}\n  hyp: ${p.hypothesis}`);
+    expect(wer.wer).toBeLessThan(0.15);
+  });
+
+  it('transcribes jfk.flac (WER printed, no threshold: the demo model knows synthetic voices only)', async () => {
+    const [r] = await recognizer.recognizeBatch([readAudio16k(sharedPath('audio/jfk/jfk.flac'))]);
+    const reference = 'And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.';
+    const wer = wordErrorRate(reference, r.text);
+    console.log(`jfk.flac WER ${(wer.wer * 100).toFixed(1)}%: "${r.text}"`);
+    expect(r.words.length).toBeGreaterThan(0);
+  });
+
+  it('gives word times inside the utterance, in order', async () => {
+    const [r] = await recognizer.recognizeBatch([audio[0]]);
+    const durationMs = (audio[0].length / 16000) * 1000;
+    let prev = 0;
+    for (const w of r.words) {
+      expect(w.startMs).toBeGreaterThanOrEqual(prev);
+      expect(w.endMs).toBeGreaterThan(w.startMs);
+      expect(w.endMs).toBeLessThanOrEqual(durationMs + recognizer.outputFrameMs);
+      expect(w.confidence).toBeGreaterThan(0);
+      expect(w.confidence).toBeLessThanOrEqual(1);
+      prev = w.startMs;
+    }
+  });
+});
+
+describe('batching', () => {
+  it('decodes 16 utterances of mixed lengths in one call exactly as one by one', async () => {
+    const utts = Array.from({ length: 16 }, (_, i) => audio[i % audio.length].subarray(0, Math.round(audio[i % audio.length].length * (0.4 + (i % 5) * 0.15))));
+    const batched = await recognizer.recognizeBatch(utts);
+    for (let i = 0; i < utts.length; i++) {
+      const [alone] = await recognizer.recognizeBatch([utts[i]]);
+      expect(batched[i].text).toBe(alone.text);
+      expect(batched[i].tokenTimesMs).toEqual(alone.tokenTimesMs);
+    }
+  });
+
+  it('returns empty results for empty or tiny inputs without failing the batch', async () => {
+    const [a, b, c] = await recognizer.recognizeBatch([new Float32Array(0), new Float32Array(50), audio[1]]);
+    expect(a.text).toBe('');
+    expect(b.text).toBe('');
+    expect(c.text.length).toBeGreaterThan(0);
+  });
+
+  it('prefix beam search agrees closely with greedy decoding', async () => {
+    const beam = await CtcRecognizer.load({ modelPath: path.join(DEMO, 'model.onnx'), tokensPath: path.join(DEMO, 'tokens.txt'), numThreads: 1, decoding: 'beam', beamSize: 8 });
+    const g = await recognizer.recognizeBatch(audio.slice(0, 6));
+    const b = await beam.recognizeBatch(audio.slice(0, 6));
+    const diff = corpusWer(g.map((r, i) => ({ reference: r.text, hypothesis: b[i].text })));
+    expect(diff.wer).toBeLessThan(0.1);
+    await beam.close();
+  });
+});
+
+describe('parity with sherpa-onnx-node', () => {
+  it('gives the same tokens and times for the same audio and model file (greedy)', () => {
+    const sherpa = createRequire(import.meta.url)('sherpa-onnx-node');
+    const peer = new sherpa.OfflineRecognizer({
+      featConfig: { sampleRate: 16000, featureDim: 80 },
+      modelConfig: { nemoCtc: { model: path.join(DEMO, 'model.onnx') }, tokens: path.join(DEMO, 'tokens.txt'), numThreads: 1, provider: 'cpu', debug: 0 },
+    });
+    return (async () => {
+      const ours = await recognizer.recognizeBatch(audio.slice(0, 8));
+      for (let i = 0; i < 8; i++) {
+        const stream = peer.createStream();
+        stream.acceptWaveform({ samples: audio[i], sampleRate: 16000 });
+        peer.decode(stream);
+        const theirs = peer.getResult(stream) as { text: string; tokens: string[]; timestamps: number[] };
+        // sherpa-onnx shows the word boundary ▁ as a space.
+        expect(ours[i].tokens.map((t) => t.replace('\u2581', ' '))).toEqual(theirs.tokens);
+        expect(ours[i].tokenTimesMs.map((ms) => ms / 1000)).toEqual(theirs.timestamps.map((s) => Math.round(s * 1000) / 1000));
+        expect(ours[i].text).toBe(theirs.text.trim().replace(/\s+/g, ' '));
+      }
+    })();
+  });
+});
