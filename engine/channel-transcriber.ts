@@ -1,0 +1,163 @@
+/**
+ * One transcript stream (a session's mono audio, or one of its channels):
+ * cuts 16 kHz audio into VAD chunks, scores them in the shared VAD batcher,
+ * segments speech, asks the shared scheduler for partials while a segment
+ * grows and a final when it closes, and emits protocol messages in order.
+ * With a speaker labeler (diarization on), the audio goes to it too and
+ * finals carry its speaker labels.
+ */
+import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
+import type { RecognitionScheduler } from './scheduler.js';
+import type { SpeakerLabeler } from './speaker-labeler.js';
+import { assembleTranscript } from './transcript.js';
+import { VAD_CHUNK_SAMPLES } from './vad/silero.js';
+import { Segmenter, segmentAudio, type Segment, type SegmentEvent, type SegmenterOptions } from './vad/segmenter.js';
+import type { VadBatcher, VadStream } from './vad/vad-batcher.js';
+
+export interface TranscriberOptions {
+  channel: number;
+  interimResults: boolean;
+  partialIntervalMs: number;
+  segmenter: Partial<SegmenterOptions>;
+}
+
+export interface TranscriberObserver {
+  send(msg: ServerMessage): void;
+  /** Something went wrong inside the pipeline; the session decides what to do. */
+  fail(err: unknown): void;
+  onFirstPartial?(latencyMs: number): void;
+  onFinal?(latencyMs: number): void;
+}
+
+const SAMPLES_PER_MS = 16;
+
+export class ChannelTranscriber {
+  private readonly segmenter: Segmenter;
+  private readonly vad: VadStream;
+  private pending = new Float32Array(VAD_CHUNK_SAMPLES);
+  private pendingSamples = 0;
+  private lastPartialSamples = new Map<number, number>();
+  private lastPartialText = new Map<number, string>();
+  private firstPartialSent = new Set<number>();
+  /** Finals are emitted in segment order even if their decodes finish out of order. */
+  private finalChain: Promise<void> = Promise.resolve();
+  /** Segments end in id order: a partial for an id at or below this is stale. */
+  private highestEndedId = -1;
+  finalsSent = 0;
+
+  constructor(
+    private readonly key: string,
+    private readonly opts: TranscriberOptions,
+    vadBatcher: VadBatcher,
+    private readonly scheduler: RecognitionScheduler,
+    private readonly observer: TranscriberObserver,
+    private readonly labeler?: SpeakerLabeler,
+  ) {
+    this.segmenter = new Segmenter(opts.segmenter);
+    this.vad = vadBatcher.open(
+      (samples, prob, wallMs) => this.handleEvents(this.segmenter.push(samples, prob, wallMs)),
+      (err) => observer.fail(err),
+    );
+  }
+
+  pushAudio(samples16k: Float32Array, wallMs: number): void {
+    this.labeler?.pushAudio(samples16k);
+    let pos = 0;
+    while (pos < samples16k.length) {
+      const n = Math.min(VAD_CHUNK_SAMPLES - this.pendingSamples, samples16k.length - pos);
+      this.pending.set(samples16k.subarray(pos, pos + n), this.pendingSamples);
+      this.pendingSamples += n;
+      pos += n;
+      if (this.pendingSamples === VAD_CHUNK_SAMPLES) {
+        this.vad.push(this.pending, wallMs);
+        this.pending = new Float32Array(VAD_CHUNK_SAMPLES);
+        this.pendingSamples = 0;
+      }
+    }
+  }
+
+  /** Finals for everything received so far; resolves once they are sent. */
+  async finalize(): Promise<void> {
+    await this.vad.drained();
+    const tail = this.pending.slice(0, this.pendingSamples);
+    this.pendingSamples = 0;
+    this.handleEvents(this.segmenter.flush(tail));
+    await this.finalChain;
+  }
+
+  close(): void {
+    this.labeler?.close();
+    this.vad.close();
+    const open = this.segmenter.openSegment;
+    if (open) this.scheduler.cancelPartial(this.partialKey(open));
+  }
+
+  private partialKey(seg: Segment): string {
+    return `${this.key}/${seg.id}`;
+  }
+
+  private handleEvents(events: SegmentEvent[]): void {
+    for (const ev of events) {
+      const seg = ev.segment;
+      if (ev.type === 'started') {
+        this.observer.send({ type: 'speech_started', channel: this.opts.channel, segment_id: seg.id, at_ms: Math.round(seg.startSample / SAMPLES_PER_MS) });
+        this.lastPartialSamples.set(seg.id, 0);
+        this.maybePartial(seg);
+      } else if (ev.type === 'grew') {
+        this.maybePartial(seg);
+      } else {
+        this.highestEndedId = seg.id;
+        this.scheduler.cancelPartial(this.partialKey(seg));
+        this.requestFinal(seg, ev.reason);
+      }
+    }
+  }
+
+  private maybePartial(seg: Segment): void {
+    if (!this.opts.interimResults) return;
+    const last = this.lastPartialSamples.get(seg.id) ?? 0;
+    const growth = seg.numSamples - last;
+    if (growth < this.opts.partialIntervalMs * SAMPLES_PER_MS) return;
+    this.lastPartialSamples.set(seg.id, seg.numSamples);
+    const audio = segmentAudio(seg);
+    this.scheduler.partial(this.partialKey(seg), audio, growth).then(
+      (result) => {
+        if (!result || seg.id <= this.highestEndedId) return;
+        const msg = assembleTranscript('partial', seg, result, this.opts.channel, audio.length);
+        if (msg.text === '' || msg.text === this.lastPartialText.get(seg.id)) return;
+        this.lastPartialText.set(seg.id, msg.text);
+        if (!this.firstPartialSent.has(seg.id)) {
+          this.firstPartialSent.add(seg.id);
+          this.observer.onFirstPartial?.(performance.now() - seg.speechStartWallMs);
+        }
+        this.observer.send(msg);
+      },
+      (err) => this.observer.fail(err),
+    );
+  }
+
+  private requestFinal(seg: Segment, reason: 'silence' | 'max_length' | 'flush'): void {
+    const decoded = this.scheduler.final(this.partialKey(seg), segmentAudio(seg));
+    // Release the segment's audio now: nothing else needs it once queued.
+    seg.chunks = [];
+    this.finalChain = this.finalChain.then(async () => {
+      let msg: TranscriptMessage;
+      try {
+        msg = assembleTranscript('final', seg, await decoded, this.opts.channel, seg.numSamples);
+      } catch (err) {
+        this.observer.fail(err);
+        return;
+      }
+      this.lastPartialSamples.delete(seg.id);
+      this.lastPartialText.delete(seg.id);
+      this.firstPartialSent.delete(seg.id);
+      this.labeler?.labelFinal(msg);
+      this.observer.send(msg);
+      this.finalsSent++;
+      if (reason === 'silence' && seg.lastSpeechWallMs > 0) this.observer.onFinal?.(performance.now() - seg.lastSpeechWallMs);
+      if (reason !== 'max_length') {
+        this.observer.send({ type: 'utterance_end', channel: this.opts.channel, segment_id: seg.id, at_ms: msg.end_ms });
+      }
+    });
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The recognition scheduler: one queue of jobs from every live stream, served
+ * by batched model calls. Each call takes up to `maxBatch` jobs — finals first
+ * (oldest first), then the partials whose audio grew most since they were
+ * last decoded — so a final is never starved by partials and no stream's
+ * partials starve another's. A stream has at most one pending partial
+ * (newer audio replaces it); partials waiting longer than `maxPartialWaitMs`
+ * are dropped under overload, finals never are.
+ */
+import type { RecognitionResult } from './asr/recognizer.js';
+
+export interface BatchRecognizer {
+  recognizeBatch(utterances16k: Float32Array[]): Promise<RecognitionResult[]>;
+}
+
+export interface SchedulerOptions {
+  maxBatch: number;
+  /** After the first job arrives at an idle scheduler, wait this long to gather a batch. */
+  gatherMs: number;
+  maxPartialWaitMs: number;
+}
+
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { maxBatch: 16, gatherMs: 8, maxPartialWaitMs: 1_500 };
+
+export interface SchedulerStats {
+  onBatch(size: number, seconds: number, finals: number, partials: number): void;
+  onPartialDropped(): void;
+}
+
+interface Job {
+  kind: 'final' | 'partial';
+  /** Partials of one segment share a key; a newer one replaces the pending one. */
+  key: string;
+  audio: Float32Array;
+  /** How many samples the audio grew since this key was last decoded (partial priority). */
+  growthSamples: number;
+  enqueuedAtMs: number;
+  resolve: (r: RecognitionResult | null) => void;
+  reject: (e: unknown) => void;
+}
+
+export class RecognitionScheduler {
+  private readonly opts: SchedulerOptions;
+  private finals: Job[] = [];
+  private partials = new Map<string, Job>();
+  private busy = false;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly recognizer: BatchRecognizer,
+    opts: Partial<SchedulerOptions> = {},
+    private readonly stats?: SchedulerStats,
+  ) {
+    this.opts = { ...DEFAULT_SCHEDULER_OPTIONS, ...opts };
+  }
+
+  get pending(): number {
+    return this.finals.length + this.partials.size;
+  }
+
+  /** Decode a closed segment. Always answered. */
+  final(key: string, audio: Float32Array): Promise<RecognitionResult> {
+    // A final supersedes the segment's pending partial.
+    this.cancelPartial(key);
+    return new Promise((resolve, reject) => {
+      this.finals.push({ kind: 'final', key, audio, growthSamples: audio.length, enqueuedAtMs: performance.now(), resolve: resolve as (r: RecognitionResult | null) => void, reject });
+      this.kick();
+    });
+  }
+
+  /** Decode an open segment; resolves null if superseded or dropped. */
+  partial(key: string, audio: Float32Array, growthSamples: number): Promise<RecognitionResult | null> {
+    const prev = this.partials.get(key);
+    return new Promise((resolve, reject) => {
+      const job: Job = { kind: 'partial', key, audio, growthSamples: growthSamples + (prev?.growthSamples ?? 0), enqueuedAtMs: prev?.enqueuedAtMs ?? performance.now(), resolve, reject };
+      if (prev) prev.resolve(null);
+      this.partials.set(key, job);
+      this.kick();
+    });
+  }
+
+  cancelPartial(key: string): void {
+    const job = this.partials.get(key);
+    if (job) {
+      this.partials.delete(key);
+      job.resolve(null);
+    }
+  }
+
+  /** Resolves once every queued job has been answered. */
+  async drain(): Promise<void> {
+    while (this.busy || this.pending > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private kick(delayMs = this.opts.gatherMs): void {
+    if (this.busy || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.runBatch();
+    }, delayMs);
+  }
+
+  private takeBatch(): Job[] {
+    const now = performance.now();
+    for (const [key, job] of this.partials) {
+      if (now - job.enqueuedAtMs > this.opts.maxPartialWaitMs) {
+        this.partials.delete(key);
+        job.resolve(null);
+        this.stats?.onPartialDropped();
+      }
+    }
+    const batch = this.finals.splice(0, this.opts.maxBatch);
+    if (batch.length < this.opts.maxBatch) {
+      const partials = [...this.partials.values()].sort((a, b) => b.growthSamples - a.growthSamples);
+      for (const job of partials.slice(0, this.opts.maxBatch - batch.length)) {
+        this.partials.delete(job.key);
+        batch.push(job);
+      }
+    }
+    return batch;
+  }
+
+  private async runBatch(): Promise<void> {
+    const batch = this.takeBatch();
+    if (batch.length === 0) return;
+    this.busy = true;
+    const t0 = performance.now();
+    try {
+      const results = await this.recognizer.recognizeBatch(batch.map((j) => j.audio));
+      const finals = batch.filter((j) => j.kind === 'final').length;
+      this.stats?.onBatch(batch.length, (performance.now() - t0) / 1000, finals, batch.length - finals);
+      batch.forEach((job, i) => job.resolve(results[i]));
+    } catch (err) {
+      for (const job of batch) job.reject(err);
+    } finally {
+      this.busy = false;
+      // Work that queued up during the call was already gathered: go at once.
+      if (this.pending > 0) this.kick(0);
+    }
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Endpointing, pure: turns a channel's stream of (32 ms chunk, speech
+ * probability) into speech segments. Speech starts after `speechStartMs` of
+ * speech (hysteresis thresholds), ends after `endpointingMs` of silence, and a
+ * segment longer than `maxSegmentMs` is cut, the next one starting
+ * `overlapMs` earlier so no word is lost at the cut; `keepFromMs` /
+ * `keepUntilMs` say which words each side owns (by word midpoint).
+ * The segment's audio includes `preRollMs` before the detected start (the
+ * VAD reacts late) and up to `postRollMs` of the trailing silence.
+ */
+import { VAD_CHUNK_MS, VAD_CHUNK_SAMPLES } from './silero.js';
+
+export interface SegmenterOptions {
+  threshold: number;
+  negThreshold: number;
+  speechStartMs: number;
+  endpointingMs: number;
+  maxSegmentMs: number;
+  overlapMs: number;
+  preRollMs: number;
+  postRollMs: number;
+}
+
+export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
+  threshold: 0.5,
+  negThreshold: 0.35,
+  speechStartMs: 96,
+  endpointingMs: 500,
+  maxSegmentMs: 15_000,
+  overlapMs: 1_000,
+  preRollMs: 256,
+  postRollMs: 192,
+};
+
+const SAMPLES_PER_MS = 16;
+
+export interface Segment {
+  id: number;
+  /** Stream time of the segment's first sample. */
+  startSample: number;
+  chunks: Float32Array[];
+  numSamples: number;
+  /** Words whose midpoint lies outside [keepFromMs, keepUntilMs) belong to the neighbouring segment. */
+  keepFromMs: number;
+  keepUntilMs: number;
+  /** Wall clock when the chunk that confirmed speech arrived. */
+  speechStartWallMs: number;
+  /** Wall clock when the last speech chunk arrived. */
+  lastSpeechWallMs: number;
+}
+
+export type SegmentEvent =
+  | { type: 'started'; segment: Segment }
+  | { type: 'grew'; segment: Segment }
+  | { type: 'ended'; segment: Segment; reason: 'silence' | 'max_length' | 'flush' };
+
+interface Chunk {
+  samples: Float32Array;
+  startSample: number;
+  speech: boolean;
+  wallMs: number;
+}
+
+export class Segmenter {
+  private readonly opts: SegmenterOptions;
+  private recent: Chunk[] = []; // pre-roll plus the speech run not yet confirmed
+  private open: Segment | null = null;
+  private speechRunMs = 0;
+  private silenceRunMs = 0;
+  private trailing: Chunk[] = []; // silence after the last speech chunk of the open segment
+  private nextId = 0;
+  private samplesSeen = 0;
+
+  constructor(opts: Partial<SegmenterOptions> = {}) {
+    this.opts = { ...DEFAULT_SEGMENTER_OPTIONS, ...opts };
+  }
+
+  get openSegment(): Segment | null {
+    return this.open;
+  }
+
+  /** One VAD chunk (512 samples) and its speech probability. */
+  push(samples: Float32Array, probability: number, wallMs: number): SegmentEvent[] {
+    const events: SegmentEvent[] = [];
+    const inSpeech = this.open !== null;
+    const speech = probability >= (inSpeech ? this.opts.negThreshold : this.opts.threshold);
+    const chunk: Chunk = { samples, startSample: this.samplesSeen, speech, wallMs };
+    this.samplesSeen += samples.length;
+
+    if (!this.open) {
+      this.recent.push(chunk);
+      this.speechRunMs = speech ? this.speechRunMs + VAD_CHUNK_MS : 0;
+      if (this.speechRunMs >= this.opts.speechStartMs) {
+        this.open = this.startSegment(this.recent, wallMs, 0);
+        this.recent = [];
+        this.silenceRunMs = 0;
+        events.push({ type: 'started', segment: this.open });
+      } else {
+        const keep = Math.ceil((this.opts.preRollMs + this.opts.speechStartMs) / VAD_CHUNK_MS);
+        if (this.recent.length > keep) this.recent.splice(0, this.recent.length - keep);
+      }
+      return events;
+    }
+
+    const seg = this.open;
+    if (speech) {
+      for (const c of this.trailing) this.append(seg, c);
+      this.trailing = [];
+      this.append(seg, chunk);
+      seg.lastSpeechWallMs = wallMs;
+      this.silenceRunMs = 0;
+      events.push({ type: 'grew', segment: seg });
+    } else {
+      this.trailing.push(chunk);
+      this.silenceRunMs += VAD_CHUNK_MS;
+      if (this.silenceRunMs >= this.opts.endpointingMs) {
+        const post = Math.ceil(this.opts.postRollMs / VAD_CHUNK_MS);
+        for (const c of this.trailing.slice(0, post)) this.append(seg, c);
+        this.recent = this.trailing.slice(-Math.ceil(this.opts.preRollMs / VAD_CHUNK_MS));
+        this.trailing = [];
+        this.open = null;
+        this.speechRunMs = 0;
+        events.push({ type: 'ended', segment: seg, reason: 'silence' });
+        return events;
+      }
+    }
+
+    if ((seg.numSamples / SAMPLES_PER_MS) >= this.opts.maxSegmentMs) {
+      const cutSample = seg.startSample + seg.numSamples;
+      const cutMs = cutSample / SAMPLES_PER_MS;
+      const boundaryMs = cutMs - this.opts.overlapMs / 2;
+      seg.keepUntilMs = boundaryMs;
+      // The next segment starts with the last overlapMs of this one's audio.
+      const overlapChunks = Math.ceil(this.opts.overlapMs / VAD_CHUNK_MS);
+      const carried: Chunk[] = [];
+      let pos = cutSample;
+      for (let i = seg.chunks.length - 1; i >= 0 && carried.length < overlapChunks; i--) {
+        pos -= seg.chunks[i].length;
+        carried.unshift({ samples: seg.chunks[i], startSample: pos, speech: true, wallMs });
+      }
+      events.push({ type: 'ended', segment: seg, reason: 'max_length' });
+      const next = this.startSegment(carried.concat(this.trailing), wallMs, boundaryMs);
+      this.trailing = [];
+      this.open = next;
+      events.push({ type: 'started', segment: next });
+    }
+    return events;
+  }
+
+  /**
+   * Ends the open segment now (finalize / close), including audio the VAD has
+   * not scored yet (`tail`, under one chunk).
+   */
+  flush(tail: Float32Array): SegmentEvent[] {
+    const seg = this.open;
+    if (!seg) {
+      this.samplesSeen += tail.length;
+      return [];
+    }
+    for (const c of this.trailing) this.append(seg, c);
+    if (tail.length > 0) this.append(seg, { samples: tail, startSample: this.samplesSeen, speech: true, wallMs: 0 });
+    this.samplesSeen += tail.length;
+    this.trailing = [];
+    this.open = null;
+    this.recent = [];
+    this.speechRunMs = 0;
+    return [{ type: 'ended', segment: seg, reason: 'flush' }];
+  }
+
+  private startSegment(chunks: Chunk[], wallMs: number, keepFromMs: number): Segment {
+    const seg: Segment = {
+      id: this.nextId++,
+      startSample: chunks.length > 0 ? chunks[0].startSample : this.samplesSeen,
+      chunks: [],
+      numSamples: 0,
+      keepFromMs,
+      keepUntilMs: Infinity,
+      speechStartWallMs: wallMs,
+      lastSpeechWallMs: wallMs,
+    };
+    for (const c of chunks) this.append(seg, c);
+    return seg;
+  }
+
+  private append(seg: Segment, c: Chunk): void {
+    seg.chunks.push(c.samples);
+    seg.numSamples += c.samples.length;
+  }
+}
+
+/** The segment's audio as one buffer (a copy: the segment keeps growing). */
+export function segmentAudio(seg: Segment): Float32Array {
+  const out = new Float32Array(seg.numSamples);
+  let pos = 0;
+  for (const c of seg.chunks) {
+    out.set(c, pos);
+    pos += c.length;
+  }
+  return out;
+}
+
+export function segmentEndMs(seg: Segment): number {
+  return (seg.startSample + seg.numSamples) / SAMPLES_PER_MS;
+}
+
+export function segmentStartMs(seg: Segment): number {
+  return seg.startSample / SAMPLES_PER_MS;
+}
+
+export { VAD_CHUNK_SAMPLES };
