@@ -2,6 +2,7 @@
  * Public surface of rolling speaker diarization, for the server and the bench.
  */
 export { DiarizationEngine } from './engine.js';
+export { DiarizationDriver } from './driver.js';
 export type { DiarizationOptions } from './options.js';
 export type { DiarizationListener, DiarizationStream, LabelChange } from './stream.js';
 export type { SpeakerEmbedder } from './embedding.js';

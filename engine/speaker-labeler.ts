@@ -1,0 +1,101 @@
+/**
+ * Speaker labels for one transcript stream: feeds its audio to a rolling
+ * diarization stream, labels each final (every word by the speaker heard most
+ * over the word's span, the segment by the speaker heard most over the
+ * segment) and, when diarization later revises a label it gave, emits a
+ * `speaker_update` with the segment's new labels.
+ *
+ * Labels given at final time may be provisional ('' when the diarizer has not
+ * analysed that audio yet); they settle once the diarizer's latency has
+ * passed, which is when this module forgets the segment.
+ */
+import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
+import type { DiarizationEngine, DiarizationStream, LabelChange } from './diarization/index.js';
+
+/** Where a queried span's label lives: the segment's own label (word -1) or one word's. */
+interface SpanOwner {
+  segmentId: number;
+  word: number;
+}
+
+export class SpeakerLabeler {
+  private readonly stream: DiarizationStream;
+  /** Finals sent whose labels may still change, as labelled now. */
+  private readonly finals = new Map<number, TranscriptMessage>();
+  private readonly spans = new Map<string, SpanOwner[]>();
+  private closed = false;
+
+  constructor(
+    engine: DiarizationEngine,
+    id: string,
+    private readonly channel: number,
+    private readonly onUpdate: (msg: SpeakerUpdateMessage) => void,
+  ) {
+    this.stream = engine.openStream(id, { onRelabel: (changes) => this.relabel(changes) });
+  }
+
+  pushAudio(samples16k: Float32Array): void {
+    this.stream.pushAudio(samples16k);
+  }
+
+  /** Fills the speaker fields of a final about to be sent. */
+  labelFinal(msg: TranscriptMessage): void {
+    msg.speaker = this.ask(msg.start_ms, msg.end_ms, { segmentId: msg.segment_id, word: -1 });
+    msg.words.forEach((w, i) => {
+      w.speaker = this.ask(w.start_ms, w.end_ms, { segmentId: msg.segment_id, word: i });
+    });
+    // A copy: the caller's message may be encoded and reused.
+    this.finals.set(msg.segment_id, { ...msg, words: msg.words.map((w) => ({ ...w })) });
+    this.forgetSettled();
+  }
+
+  /** Settles every label (last relabels go out) and leaves the diarization engine. Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.stream.close();
+    this.finals.clear();
+    this.spans.clear();
+  }
+
+  private ask(startMs: number, endMs: number, owner: SpanOwner): string {
+    const key = `${startMs}:${endMs}`;
+    const owners = this.spans.get(key);
+    if (owners) owners.push(owner);
+    else this.spans.set(key, [owner]);
+    return this.stream.speakerFor(startMs, endMs);
+  }
+
+  private relabel(changes: LabelChange[]): void {
+    const touched = new Set<number>();
+    for (const change of changes) {
+      for (const owner of this.spans.get(`${change.startMs}:${change.endMs}`) ?? []) {
+        const final = this.finals.get(owner.segmentId);
+        if (!final) continue;
+        if (owner.word < 0) final.speaker = change.speaker;
+        else final.words[owner.word].speaker = change.speaker;
+        touched.add(owner.segmentId);
+      }
+    }
+    for (const id of [...touched].sort((a, b) => a - b)) {
+      const msg = this.finals.get(id)!;
+      this.onUpdate({ type: 'speaker_update', channel: this.channel, segment_id: id, speaker: msg.speaker, word_speakers: msg.words.map((w) => w.speaker) });
+    }
+    this.forgetSettled();
+  }
+
+  /** Segments whose audio is all final in the diarizer can no longer change. */
+  private forgetSettled(): void {
+    const until = this.stream.finalUntilMs;
+    for (const [id, msg] of this.finals) {
+      if (msg.end_ms > until) continue;
+      this.finals.delete(id);
+      for (const span of [msg, ...msg.words]) {
+        const key = `${span.start_ms}:${span.end_ms}`;
+        const owners = this.spans.get(key)?.filter((o) => o.segmentId !== id) ?? [];
+        if (owners.length > 0) this.spans.set(key, owners);
+        else this.spans.delete(key);
+      }
+    }
+  }
+}

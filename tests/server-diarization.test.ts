@@ -1,0 +1,85 @@
+/**
+ * Diarization through the real server: the two-speaker phone call streamed
+ * with diarize=true gets finals whose words carry speaker labels (revised by
+ * speaker_update messages), exactly two distinct speakers, and a DER against
+ * the reference turns under 30% (collar 250 ms). The turns scored are the
+ * labelled words as a client would show them: consecutive words of one
+ * speaker joined across gaps under 1 s.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../server/app.js';
+import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../engine/diarization/index.js';
+import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
+import { sharedPath } from './shared.js';
+import { startTestServer, TestClient } from './helpers/server.js';
+import { readAudio16k, synthesize, toS16le } from './helpers/speech.js';
+
+let server: RunningServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ diarizationModel: sharedPath('models/pyannote-segmentation-3.0/model.int8.onnx') });
+});
+afterAll(async () => {
+  await server.shutdown();
+});
+
+/** Each final with the labels its latest speaker_update gave it. */
+function labelledFinals(client: TestClient): TranscriptMessage[] {
+  const finals = new Map<number, TranscriptMessage>();
+  for (const m of client.messages) {
+    if (m.type === 'final') finals.set(m.segment_id, structuredClone(m));
+    if (m.type === 'speaker_update') {
+      const u = m as SpeakerUpdateMessage;
+      const f = finals.get(u.segment_id);
+      if (!f) throw new Error(`speaker_update for segment ${u.segment_id} before its final`);
+      expect(u.word_speakers).toHaveLength(f.words.length);
+      f.speaker = u.speaker;
+      u.word_speakers.forEach((s, i) => (f.words[i].speaker = s));
+    }
+  }
+  return [...finals.values()];
+}
+
+function wordTurns(finals: TranscriptMessage[], maxGapMs = 1000): SpeakerTurn[] {
+  const turns: SpeakerTurn[] = [];
+  const words = finals.flatMap((f) => f.words).filter((w) => w.speaker !== '').sort((a, b) => a.start_ms - b.start_ms);
+  for (const w of words) {
+    const last = turns.at(-1);
+    if (last && last.speaker === w.speaker && w.start_ms - last.endMs < maxGapMs) last.endMs = Math.max(last.endMs, w.end_ms);
+    else turns.push({ speaker: w.speaker, startMs: w.start_ms, endMs: w.end_ms });
+  }
+  return turns;
+}
+
+describe('diarization', () => {
+  it('labels the phone call with two speakers matching the reference turns', async () => {
+    const audio = readAudio16k(sharedPath('audio/phone-call/sample.wav'));
+    const client = await TestClient.connect(server.port, 'diarize=true');
+    await client.streamBytes(toS16le(audio), [3200]);
+    client.send({ type: 'close' });
+    await client.waitClosed(120_000);
+    const finals = labelledFinals(client);
+    const speakers = new Set(finals.flatMap((f) => f.words.map((w) => w.speaker)).filter((s) => s !== ''));
+    const reference = parseRttm(readFileSync(sharedPath('audio/phone-call/sample.rttm'), 'utf8')).get('sample')!;
+    const der = diarizationErrorRate(reference, wordTurns(finals));
+    console.log(`phone call through the server: ${finals.length} finals, speakers ${[...speakers].join(',')}, ` +
+      `DER ${(der.der * 100).toFixed(1)}% (missed ${der.missedMs} ms, false alarm ${der.falseAlarmMs} ms, confusion ${der.confusionMs} ms of ${der.referenceSpeechMs} ms), ` +
+      `${client.messages.filter((m) => m.type === 'speaker_update').length} speaker updates`);
+    expect(speakers.size).toBe(2);
+    expect(der.der).toBeLessThan(0.3);
+    for (const f of finals) if (f.words.length > 0) expect(f.speaker).not.toBe('');
+  });
+
+  it('refuses diarize=true on a server without a diarization model', async () => {
+    const plain = await startTestServer();
+    try {
+      const client = await TestClient.connect(plain.port, 'diarize=true');
+      client.ws.send(toS16le(synthesize('hello there')));
+      await client.waitClosed();
+      expect(client.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'bad_config', fatal: true });
+    } finally {
+      await plain.shutdown();
+    }
+  });
+});
