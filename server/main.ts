@@ -2,7 +2,7 @@
  * Entry point: `npm start -- [flags]`. Loads the configuration, prints it,
  * starts the server and drains it gracefully on SIGTERM / SIGINT.
  */
-import { loadConfig, usage } from './config.js';
+import { loadConfig, printableConfig, usage } from './config.js';
 import { startServer } from './app.js';
 
 async function main(): Promise<void> {
@@ -12,7 +12,7 @@ async function main(): Promise<void> {
     return;
   }
   const cfg = loadConfig(argv, process.env);
-  console.log('config', JSON.stringify(cfg));
+  console.log('config', JSON.stringify(printableConfig(cfg)));
   const server = await startServer(cfg);
   console.log(`listening on ws://${cfg.host}:${server.port}/v1/listen (health: http://${cfg.host}:${server.port}/healthz)`);
   let stopping = false;

@@ -1,0 +1,132 @@
+/**
+ * The API-key file: `api-keys.json` in the data folder, written only by the
+ * `npm run keys` CLI (keys-cli.ts) and read by the server. It holds, per key,
+ * the owner it acts for and the SHA-256 of the key; the key itself is printed
+ * once at creation and stored nowhere. Keys are 256 random bits, so a plain
+ * SHA-256 is enough (a slow password hash protects guessable secrets only).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const KEYS_FILE_NAME = 'api-keys.json';
+export const KEY_PREFIX = 'ltk_';
+export const OWNER_PATTERN = /^[A-Za-z0-9._@-]{1,128}$/;
+
+export interface ApiKeyRecord {
+  /** a short public name for the key (the first hex digits of its hash), for listing and revoking */
+  id: string;
+  owner: string;
+  sha256: string;
+  created_at: string;
+}
+
+interface KeysFile {
+  keys: ApiKeyRecord[];
+}
+
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+export function keysFilePath(dataDir: string): string {
+  return path.join(dataDir, KEYS_FILE_NAME);
+}
+
+/** The file's records; none when it does not exist. Throws on a malformed file (better than running with no keys silently). */
+export function readKeys(file: string): ApiKeyRecord[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const parsed = JSON.parse(text) as Partial<KeysFile>;
+  if (!Array.isArray(parsed.keys)) throw new Error(`${file}: expected {"keys": [...]}`);
+  for (const k of parsed.keys) {
+    if (typeof k.owner !== 'string' || !OWNER_PATTERN.test(k.owner) || typeof k.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(k.sha256)) {
+      throw new Error(`${file}: malformed key record ${JSON.stringify(k).slice(0, 200)}`);
+    }
+  }
+  return parsed.keys;
+}
+
+/** Owner-only, and replaced atomically so the server never reads half a file. */
+function writeKeys(file: string, keys: ApiKeyRecord[]): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify({ keys }, null, 2)}\n`, { mode: 0o600 });
+  fs.renameSync(tmp, file);
+}
+
+/** Adds a key for `owner` and returns it: the only time it is ever seen. */
+export function createKey(file: string, owner: string, now = new Date()): { key: string; record: ApiKeyRecord } {
+  if (!OWNER_PATTERN.test(owner)) throw new Error(`owner must match ${OWNER_PATTERN.source}, got ${JSON.stringify(owner)}`);
+  const key = KEY_PREFIX + randomBytes(32).toString('base64url');
+  const sha256 = hashKey(key);
+  const record: ApiKeyRecord = { id: sha256.slice(0, 12), owner, sha256, created_at: now.toISOString() };
+  writeKeys(file, [...readKeys(file), record]);
+  return { key, record };
+}
+
+/** Removes the key with this id; false when there is none. */
+export function revokeKey(file: string, id: string): boolean {
+  const keys = readKeys(file);
+  const kept = keys.filter((k) => k.id !== id);
+  if (kept.length === keys.length) return false;
+  writeKeys(file, kept);
+  return true;
+}
+
+/**
+ * The server's view of the file: key hash → owner, re-read whenever the
+ * file changes (a stat per lookup), so keys created or revoked with the CLI
+ * take effect without a restart.
+ */
+export class KeyRing {
+  private owners = new Map<string, string>();
+  private stamp = '';
+
+  /** Throws if the file is malformed now; later breakage is logged and the last good keys stay in force. */
+  constructor(
+    readonly file: string,
+    private readonly log: (line: string) => void,
+  ) {
+    this.refresh(true);
+  }
+
+  get size(): number {
+    this.refresh(false);
+    return this.owners.size;
+  }
+
+  /** The owner of `key`, or null. */
+  ownerOf(key: string): string | null {
+    this.refresh(false);
+    return this.owners.get(hashKey(key)) ?? null;
+  }
+
+  private refresh(strict: boolean): void {
+    try {
+      const stamp = fileStamp(this.file);
+      if (stamp === this.stamp) return;
+      this.stamp = stamp;
+      this.owners = new Map(readKeys(this.file).map((k) => [k.sha256, k.owner]));
+    } catch (err) {
+      if (strict) throw err;
+      this.log(`API keys not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/** Changes whenever the file is rewritten (the CLI replaces it, so the inode changes too). */
+function fileStamp(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.ino}:${st.mtimeMs}:${st.size}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    throw err;
+  }
+}
