@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CtcRecognizer } from '../engine/asr/recognizer.js';
+import { CtcRecognizer, lengthGroups } from '../engine/asr/recognizer.js';
 import { corpusWer, wordErrorRate } from '../engine/asr/wer.js';
 import { PROJECT_ROOT, sharedPath } from './shared.js';
 import { readAudio16k, synthesize, type Voice } from './helpers/speech.js';
@@ -59,7 +59,14 @@ describe('demo model', () => {
 });
 
 describe('batching', () => {
-  it('decodes 16 utterances of mixed lengths in one call exactly as one by one', async () => {
+  it('groups utterances of similar length into one padded call', () => {
+    const lengths = [100, 1000, 110, 120, 900, 5, 980];
+    const groups = lengthGroups(lengths.map((_, i) => i), (i) => lengths[i]);
+    expect(groups).toEqual([[5], [0, 2, 3], [4, 6, 1]]);
+    expect(lengthGroups([], () => 1)).toEqual([]);
+  });
+
+  it('decodes 16 utterances of mixed lengths batched exactly as one by one', async () => {
     const utts = Array.from({ length: 16 }, (_, i) => audio[i % audio.length].subarray(0, Math.round(audio[i % audio.length].length * (0.4 + (i % 5) * 0.15))));
     const batched = await recognizer.recognizeBatch(utts);
     for (let i = 0; i < utts.length; i++) {

