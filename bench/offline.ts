@@ -1,34 +1,33 @@
 /**
  * Scenario `offline`: the recognizer alone. The same 64 utterances of mixed
- * lengths decoded in batches of 1, 4, 16 and 64: utterances per second,
+ * lengths decoded in batches of 1, 4, 16 and 64 (default): utterances per second,
  * audio seconds per wall second and real-time factor, median of 3 runs.
  *
- * usage: npm run bench -- offline [--model DIR]
+ * Plot: throughput (audio seconds per wall second) against batch size.
  */
-import path from 'node:path';
 import { CtcRecognizer } from '../engine/asr/recognizer.js';
-import { synthesize } from '../tests/helpers/speech.js';
-import { PROJECT_ROOT, percentile } from './lib/server-process.js';
+import { resolveModel } from '../engine/models/resolve.js';
+import { syntheticUtterances } from './lib/corpus.js';
+import type { ScenarioResult } from './lib/report.js';
+import { percentile } from './lib/server-process.js';
+import { lineChart } from './lib/svg.js';
 
-const SENTENCES = [
-  'please call stella at four fifteen tomorrow',
-  'the train leaves at seven thirty from platform nine',
-  'you will be called upon to help a friend in trouble',
-  'if the very old will remember the very young will listen to the stories of the old days',
-  'never give a sucker an even break',
-  'we counted forty two people at the station before the doors opened in the morning',
-  'send the report',
-  'the meeting moved to the second floor of the old building near the river',
-];
+export interface OfflineOptions {
+  /** Registry name or folder; empty: the server's default (a pulled model, else the demo model). */
+  model: string;
+  batchSizes: number[];
+  /** onnxruntime intra-op threads (0 = all cores). */
+  threads: number;
+}
 
-export async function benchOffline(modelDir = path.join(PROJECT_ROOT, 'models/demo-en-ctc'), batchSizes = [1, 4, 16, 64]): Promise<object[]> {
-  const rec = await CtcRecognizer.load({ modelPath: path.join(modelDir, 'model.onnx'), tokensPath: path.join(modelDir, 'tokens.txt') });
-  const base = SENTENCES.map((s, i) => synthesize(s, { engine: 'espeak', voice: ['en-us', 'en-gb', 'en-us+f3', 'en-gb-x-rp+m3'][i % 4] }));
-  const utts = Array.from({ length: 64 }, (_, i) => base[i % base.length]);
+export async function benchOffline(opts: OfflineOptions): Promise<ScenarioResult> {
+  const model = resolveModel(opts.model || undefined);
+  const rec = await CtcRecognizer.load({ modelPath: model.modelPath, tokensPath: model.tokensPath, name: model.name, numThreads: opts.threads });
+  const utts = syntheticUtterances(64).map((u) => u.audio);
   const audioS = utts.reduce((n, u) => n + u.length / 16000, 0);
   await rec.recognizeBatch(utts.slice(0, 4)); // warm-up
-  const rows: object[] = [];
-  for (const b of batchSizes) {
+  const rows: Array<{ batch: number; utterances_per_s: number; audio_s_per_s: number; rtf: number }> = [];
+  for (const b of opts.batchSizes) {
     const times: number[] = [];
     for (let run = 0; run < 3; run++) {
       const t0 = performance.now();
@@ -42,5 +41,12 @@ export async function benchOffline(modelDir = path.join(PROJECT_ROOT, 'models/de
   }
   console.table(rows);
   await rec.close();
-  return rows;
+  const chartSvg = lineChart({
+    title: `offline: recognizer throughput vs batch size (${rec.name})`,
+    xLabel: 'utterances per model call',
+    yLabel: 'audio seconds per wall second',
+    logX: true,
+    series: [{ name: 'throughput', points: rows.map((r) => [r.batch, r.audio_s_per_s]) }],
+  });
+  return { rows, summary: { model: model.name, model_path: model.modelPath, utterances: utts.length, audio_s: Math.round(audioS * 10) / 10 }, chartSvg };
 }

@@ -1,6 +1,8 @@
 /**
- * Runs the real server as a child process for benchmarks, so its CPU time and
- * memory can be read from /proc separately from the load generator's.
+ * Runs the real server (or another bench server) as a child process, so its
+ * CPU time and memory can be read from /proc separately from the load
+ * generator's; plus the small readers benches share (/proc, /metrics text,
+ * percentiles).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,10 +19,16 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-export async function startServerProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = PROJECT_ROOT): Promise<ServerProcess> {
-  const child = spawn(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), [path.join(PROJECT_ROOT, 'server/main.ts'), '--port', '0', ...args], {
+/**
+ * Runs a TypeScript entry point in a child node process (node --import tsx,
+ * so the pid is the process doing the work, not a tsx wrapper) and waits for
+ * it to print `listening on ws://host:PORT`.
+ */
+export async function startTsProcess(script: string, args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = PROJECT_ROOT): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, ...args], {
     cwd,
-    env: { ...process.env, ...env },
+    // No tsx compile cache in the child's TMPDIR: tests/server-no-disk.test.ts checks the server writes nothing there.
+    env: { ...process.env, TSX_DISABLE_CACHE: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';
@@ -32,7 +40,7 @@ export async function startServerProcess(args: string[] = [], env: NodeJS.Proces
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${log}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before listening:\n${log}`)));
   });
   return {
     port,
@@ -40,10 +48,16 @@ export async function startServerProcess(args: string[] = [], env: NodeJS.Proces
     child,
     stop: () =>
       new Promise((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once('exit', () => resolve());
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** The real server (server/main.ts) on a free loopback port. */
+export async function startServerProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = PROJECT_ROOT): Promise<ServerProcess> {
+  return startTsProcess(path.join(PROJECT_ROOT, 'server/main.ts'), ['--port', '0', ...args], env, cwd);
 }
 
 /** CPU seconds (user + system) used so far by a process. */
