@@ -1,0 +1,445 @@
+/**
+ * The live page (index.html, served at `/` by server/static.ts): record from
+ * the microphone or play a file into `/v1/listen`, show partials and finals
+ * as they come, and keep transcripts on the server encrypted with a password
+ * that never leaves the page: save, list, open (decrypt here), export, delete.
+ *
+ * A saved transcript is the export JSON (client/export.ts) encrypted into an
+ * envelope (client/crypto.ts). New envelopes use a per-browser salt kept in
+ * localStorage; an envelope's own salt and rounds are used to open it, so a
+ * transcript saved in another browser opens here with the same password.
+ */
+import { base64ToBytes, bytesToBase64, parseEnvelope } from '../../protocol/envelope.js';
+import { captureMicrophone, decodeAudioFile, streamPaced } from '../capture.js';
+import { decryptTranscript, DEFAULT_ITERATIONS, deriveKey, encryptTranscript, newSalt, TranscriptCryptoError, type TranscriptKey } from '../crypto.js';
+import { clock, EXPORT_FORMATS, exportTranscript, parseTranscriptJson, toJson, type ExportFormat, type TranscriptFile } from '../export.js';
+import { ListenClient, ListenClientError } from '../listen-client.js';
+import { TranscriptDocument } from '../transcript-document.js';
+
+const SALT_STORAGE_KEY = 'live-transcribe.salt';
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`the page has no #${id}`);
+  return found as T;
+}
+
+const ui = {
+  record: element<HTMLButtonElement>('record'),
+  stop: element<HTMLButtonElement>('stop'),
+  file: element<HTMLInputElement>('file'),
+  diarize: element<HTMLInputElement>('diarize'),
+  token: element<HTMLInputElement>('token'),
+  status: element<HTMLParagraphElement>('status'),
+  announce: element<HTMLDivElement>('announce'),
+  transcriptTitle: element<HTMLHeadingElement>('transcript-title'),
+  transcript: element<HTMLOListElement>('transcript'),
+  empty: element<HTMLParagraphElement>('empty'),
+  saveForm: element<HTMLFormElement>('save-form'),
+  password: element<HTMLInputElement>('password'),
+  title: element<HTMLInputElement>('title'),
+  save: element<HTMLButtonElement>('save'),
+  refresh: element<HTMLButtonElement>('refresh'),
+  saved: element<HTMLUListElement>('saved'),
+  savedEmpty: element<HTMLParagraphElement>('saved-empty'),
+};
+
+/** The transcript on screen: a live one, or one opened from the server. */
+interface Shown {
+  id: string;
+  /** the version last saved, 0 before the first save */
+  version: number;
+  doc: TranscriptDocument;
+}
+
+/** A running transcription, from the first audio until the server's `closed`. */
+interface Live {
+  client: ListenClient;
+  /** stops the audio source; frames already captured are sent first */
+  stopAudio: () => Promise<void>;
+  finishing: boolean;
+}
+
+let shown: Shown = { id: newTranscriptId(), version: 0, doc: new TranscriptDocument() };
+let live: Live | null = null;
+/** Titles are inside the ciphertext: remembered here once a transcript has been opened or saved. */
+const knownTitles = new Map<string, string>();
+/** Keys derived from the password as typed now, by salt and rounds (derivation is slow on purpose). */
+const keys = new Map<string, Promise<TranscriptKey>>();
+
+function setStatus(text: string, isError = false): void {
+  ui.status.textContent = text;
+  ui.status.classList.toggle('error', isError);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function newTranscriptId(): string {
+  return crypto.randomUUID();
+}
+
+// ---------------------------------------------------------------- transcript view
+
+const rows = new Map<string, HTMLLIElement>();
+let renderQueued = false;
+
+function scheduleRender(): void {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    render();
+  });
+}
+
+/** Brings the list in line with the document, touching only the rows that changed. */
+function render(): void {
+  const segments = shown.doc.segments();
+  const keep = new Set<string>();
+  segments.forEach((segment, index) => {
+    const key = `${segment.channel}:${segment.segment_id}`;
+    keep.add(key);
+    let row = rows.get(key);
+    if (!row) {
+      row = document.createElement('li');
+      for (const part of ['time', 'speaker', 'text']) {
+        const span = document.createElement('span');
+        span.className = part;
+        row.append(span);
+      }
+      rows.set(key, row);
+    }
+    row.className = segment.final ? 'final' : 'partial';
+    const [time, speaker, text] = row.children as unknown as HTMLSpanElement[];
+    time.textContent = clock(segment.start_ms, '.').slice(0, 8);
+    speaker.textContent = segment.speaker;
+    text.textContent = segment.text;
+    if (ui.transcript.children[index] !== row) ui.transcript.insertBefore(row, ui.transcript.children[index] ?? null);
+  });
+  for (const [key, row] of rows) {
+    if (!keep.has(key)) {
+      row.remove();
+      rows.delete(key);
+    }
+  }
+  ui.empty.hidden = segments.length > 0;
+}
+
+function show(next: Shown, title: string): void {
+  shown = next;
+  rows.clear();
+  ui.transcript.replaceChildren();
+  ui.title.value = title;
+  ui.transcriptTitle.textContent = title;
+  ui.transcriptTitle.hidden = title === '';
+  render();
+}
+
+function currentFile(): TranscriptFile {
+  return { title: ui.title.value.trim(), segments: shown.doc.segments() };
+}
+
+// ---------------------------------------------------------------- live transcription
+
+function setLive(next: Live | null): void {
+  live = next;
+  const busy = next !== null;
+  ui.record.disabled = busy;
+  ui.file.disabled = busy;
+  ui.diarize.disabled = busy;
+  ui.stop.disabled = !busy;
+  ui.saved.querySelectorAll<HTMLButtonElement>('button[data-action="open"]').forEach((button) => (button.disabled = busy));
+}
+
+function startSession(): Live {
+  show({ id: newTranscriptId(), version: 0, doc: new TranscriptDocument() }, '');
+  const token = ui.token.value.trim();
+  const client = new ListenClient({
+    url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/v1/listen`,
+    config: { encoding: 'pcm_s16le', sample_rate: 16_000, interim_results: true, diarize: ui.diarize.checked },
+    ...(token ? { token } : {}),
+  });
+  const session: Live = { client, stopAudio: async () => {}, finishing: false };
+  const doc = shown.doc;
+  const update = (msg: Parameters<TranscriptDocument['apply']>[0]) => {
+    if (doc.apply(msg)) scheduleRender();
+  };
+  client.on('partial', update);
+  client.on('final', (msg) => {
+    update(msg);
+    if (msg.text !== '') ui.announce.textContent = msg.text;
+  });
+  client.on('speaker_update', update);
+  client.on('error', (err) => {
+    if (!err.fatal) setStatus(`Server warning: ${err.message}`, true);
+  });
+  client.on('reconnecting', (r) => setStatus(`Connection lost; reconnecting (attempt ${r.attempt})…`, true));
+  client.on('resumed', () => setStatus('Reconnected; carrying on.'));
+  client.done
+    .then(
+      (closed) => {
+        const seconds = (closed.audio_ms_received / 1000).toFixed(1);
+        if (closed.reason === 'client_close') setStatus(`Done: ${seconds} s of audio, ${closed.finals_sent} final segment(s).`);
+        else setStatus(`The server ended the session (${closed.reason}) after ${seconds} s of audio.`, true);
+      },
+      (err: unknown) => {
+        // An abort is this page's own doing, and it has said why already.
+        if (!(err instanceof ListenClientError && err.code === 'aborted')) setStatus(`The session ended: ${errorText(err)}`, true);
+      },
+    )
+    .finally(() => {
+      void session.stopAudio();
+      if (live === session) setLive(null);
+    });
+  setLive(session);
+  return session;
+}
+
+/** Stops the audio, then asks the server for the last finals; `done` reports the end. */
+async function finish(session: Live): Promise<void> {
+  // A session that already ended keeps the status that says how.
+  if (session.finishing || live !== session) return;
+  session.finishing = true;
+  setStatus('Finishing: waiting for the last words…');
+  await session.stopAudio();
+  void session.client.close();
+}
+
+async function recordMicrophone(): Promise<void> {
+  const session = startSession();
+  setStatus('Asking for the microphone…');
+  try {
+    const mic = await captureMicrophone({ onFrame: (frame) => session.client.sendAudio(frame), onEnded: () => void finish(session) });
+    session.stopAudio = () => mic.stop();
+    // Stopped while the microphone was opening, or the session already ended.
+    if (session.finishing || live !== session) await mic.stop();
+    else setStatus('Listening… speak now.');
+  } catch (err) {
+    session.client.abort();
+    setStatus(`Cannot use the microphone: ${errorText(err)}`, true);
+  }
+}
+
+async function transcribeFile(file: File): Promise<void> {
+  setStatus(`Decoding ${file.name}…`);
+  let samples: Float32Array;
+  try {
+    samples = await decodeAudioFile(file);
+  } catch (err) {
+    setStatus(`Cannot decode ${file.name}: ${errorText(err)}`, true);
+    return;
+  }
+  const session = startSession();
+  const stopping = new AbortController();
+  session.stopAudio = async () => stopping.abort();
+  setStatus(`Transcribing ${file.name} (${(samples.length / 16_000).toFixed(1)} s), played in real time…`);
+  await streamPaced(samples, { onFrame: (frame) => session.client.sendAudio(frame), signal: stopping.signal });
+  await finish(session);
+}
+
+// ---------------------------------------------------------------- server API
+
+async function api(method: string, path: string, body?: string): Promise<Response> {
+  const headers: Record<string, string> = {};
+  const token = ui.token.value.trim();
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, body, cache: 'no-store' });
+  if (!res.ok) {
+    const detail = await res
+      .json()
+      .then((j: { message?: string }) => j.message ?? '')
+      .catch(() => '');
+    throw new Error(`the server answered ${res.status}${detail ? `: ${detail}` : ''}`);
+  }
+  return res;
+}
+
+/** The key for `salt` and `iterations` from the password typed now. */
+function keyFor(salt: Uint8Array, iterations: number): Promise<TranscriptKey> {
+  const password = ui.password.value;
+  if (password === '') throw new Error('type the password first');
+  const cacheKey = `${iterations}:${bytesToBase64(salt)}`;
+  let key = keys.get(cacheKey);
+  if (!key) {
+    key = deriveKey(password, salt, iterations);
+    key.catch(() => keys.delete(cacheKey));
+    keys.set(cacheKey, key);
+  }
+  return key;
+}
+
+/** This browser's salt for new envelopes, made on first use. It is not secret. */
+function browserSalt(): Uint8Array {
+  let salt = localStorage.getItem(SALT_STORAGE_KEY);
+  if (salt === null) {
+    salt = bytesToBase64(newSalt());
+    localStorage.setItem(SALT_STORAGE_KEY, salt);
+  }
+  return base64ToBytes(salt);
+}
+
+async function saveShown(): Promise<void> {
+  const file = currentFile();
+  if (file.segments.length === 0) {
+    setStatus('Nothing to save yet: record something first.', true);
+    return;
+  }
+  const target = shown;
+  ui.save.disabled = true;
+  try {
+    setStatus('Encrypting…');
+    const key = await keyFor(browserSalt(), DEFAULT_ITERATIONS);
+    const version = target.version + 1;
+    const envelope = await encryptTranscript(key, target.id, version, toJson(file));
+    await api('PUT', `/v1/transcripts/${target.id}`, JSON.stringify(envelope));
+    target.version = version;
+    knownTitles.set(target.id, file.title);
+    setStatus('Saved, encrypted. The server holds only ciphertext.');
+    await refreshList();
+  } catch (err) {
+    setStatus(`Not saved: ${errorText(err)}`, true);
+  } finally {
+    ui.save.disabled = false;
+  }
+}
+
+async function openSaved(id: string): Promise<void> {
+  try {
+    setStatus('Fetching and decrypting…');
+    const envelope = parseEnvelope(await (await api('GET', `/v1/transcripts/${id}`)).json());
+    const key = await keyFor(base64ToBytes(envelope.kdf.salt), envelope.kdf.iterations);
+    const plain = await decryptTranscript(key, envelope, id);
+    const file = parseTranscriptJson(plain.text);
+    const doc = new TranscriptDocument();
+    // Read back as finals, so an opened transcript shows and exports exactly like a live one.
+    file.segments.forEach((s, i) => doc.apply({ type: 'final', segment_id: i, channel: s.channel ?? 0, start_ms: s.start_ms, end_ms: s.end_ms, text: s.text, words: [...(s.words ?? [])], speaker: s.speaker }));
+    knownTitles.set(id, file.title);
+    show({ id, version: plain.version, doc }, file.title);
+    setStatus(`Opened and decrypted${file.title ? ` “${file.title}”` : ''}.`);
+    renderList(lastList);
+  } catch (err) {
+    if (err instanceof TranscriptCryptoError && err.code === 'decrypt_failed') setStatus('Cannot decrypt: wrong password (or the stored data was altered).', true);
+    else setStatus(`Cannot open it: ${errorText(err)}`, true);
+  }
+}
+
+async function deleteSaved(id: string): Promise<void> {
+  if (!confirm('Delete this transcript from the server, permanently?')) return;
+  try {
+    await api('DELETE', `/v1/transcripts/${id}`);
+    knownTitles.delete(id);
+    // What is on screen stays; saving it again stores it afresh.
+    if (shown.id === id) shown.version = 0;
+    setStatus('Deleted from the server.');
+    await refreshList();
+  } catch (err) {
+    setStatus(`Not deleted: ${errorText(err)}`, true);
+  }
+}
+
+interface ListedTranscript {
+  id: string;
+  size_bytes: number;
+  created_at: string;
+  updated_at: string;
+}
+
+let lastList: ListedTranscript[] = [];
+
+async function refreshList(): Promise<void> {
+  try {
+    const { transcripts } = (await (await api('GET', '/v1/transcripts')).json()) as { transcripts: ListedTranscript[] };
+    lastList = transcripts.sort((a, b) => b.updated_at.localeCompare(a.updated_at));
+    renderList(lastList);
+  } catch (err) {
+    setStatus(`Cannot list saved transcripts: ${errorText(err)}`, true);
+  }
+}
+
+function renderList(transcripts: ListedTranscript[]): void {
+  ui.saved.replaceChildren(
+    ...transcripts.map((t) => {
+      const row = document.createElement('li');
+      row.dataset.id = t.id;
+      if (t.id === shown.id) row.setAttribute('aria-current', 'true');
+      const meta = document.createElement('span');
+      meta.className = 'meta';
+      const title = knownTitles.get(t.id);
+      const when = new Date(t.updated_at).toLocaleString();
+      meta.textContent = `${title ? `${title} · ` : ''}saved ${when} · ${(t.size_bytes / 1024).toFixed(1)} kB encrypted`;
+      const open = document.createElement('button');
+      open.type = 'button';
+      open.dataset.action = 'open';
+      open.textContent = 'Open';
+      open.disabled = live !== null;
+      open.setAttribute('aria-label', `Open the transcript saved ${when}`);
+      open.addEventListener('click', () => void openSaved(t.id));
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.dataset.action = 'delete';
+      remove.textContent = 'Delete';
+      remove.setAttribute('aria-label', `Delete the transcript saved ${when}`);
+      remove.addEventListener('click', () => void deleteSaved(t.id));
+      row.append(meta, open, remove);
+      return row;
+    }),
+  );
+  ui.savedEmpty.hidden = transcripts.length > 0;
+}
+
+// ---------------------------------------------------------------- export
+
+function download(format: ExportFormat): void {
+  const file = currentFile();
+  if (file.segments.length === 0) {
+    setStatus('Nothing to export yet.', true);
+    return;
+  }
+  const { extension, mimeType } = EXPORT_FORMATS[format];
+  const base = file.title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || `transcript-${new Date().toISOString().slice(0, 19).replace(/:/g, '-')}`;
+  const url = URL.createObjectURL(new Blob([exportTranscript(format, file)], { type: mimeType }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = `${base}.${extension}`;
+  link.click();
+  // Late enough that the download has surely started reading it.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+// ---------------------------------------------------------------- wiring
+
+ui.record.addEventListener('click', () => void recordMicrophone());
+ui.stop.addEventListener('click', () => {
+  if (live) void finish(live);
+});
+ui.file.addEventListener('change', () => {
+  const picked = ui.file.files?.[0];
+  // Cleared so picking the same file again fires `change` again.
+  ui.file.value = '';
+  if (picked) void transcribeFile(picked);
+});
+ui.saveForm.addEventListener('submit', (event) => {
+  event.preventDefault();
+  void saveShown();
+});
+ui.password.addEventListener('input', () => keys.clear());
+ui.title.addEventListener('input', () => {
+  ui.transcriptTitle.textContent = ui.title.value;
+  ui.transcriptTitle.hidden = ui.title.value === '';
+});
+ui.refresh.addEventListener('click', () => void refreshList());
+document.querySelectorAll<HTMLButtonElement>('button[data-export]').forEach((button) => {
+  button.addEventListener('click', () => download(button.dataset.export as ExportFormat));
+});
+
+setLive(null);
+if (window.isSecureContext) {
+  void refreshList();
+} else {
+  setStatus('Open this page over HTTPS (or on localhost): browsers allow the microphone and encryption only there.', true);
+  ui.record.disabled = true;
+  ui.save.disabled = true;
+}

@@ -1,0 +1,66 @@
+/**
+ * The pure half of browser capture (client/capture.ts PcmFramer): frames of
+ * exactly frameMs of 16 kHz s16le, clamped conversion, and resampling from a
+ * 48 kHz or 44.1 kHz audio context that keeps the stream's length and a
+ * speech-band tone's level. The microphone half runs in tests/browser.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { PcmFramer } from '../client/capture.js';
+
+function collect(inputRateHz: number, frameMs: number): { framer: PcmFramer; frames: Int16Array[] } {
+  const frames: Int16Array[] = [];
+  const framer = new PcmFramer(inputRateHz, frameMs, (bytes) => frames.push(new Int16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2)));
+  return { framer, frames };
+}
+
+function tone(rateHz: number, hz: number, samples: number, amplitude: number): Float32Array {
+  return Float32Array.from({ length: samples }, (_, i) => amplitude * Math.sin((2 * Math.PI * hz * i) / rateHz));
+}
+
+describe('PcmFramer', () => {
+  it('cuts 16 kHz input into frames of exactly frameMs, whatever the block sizes, and flushes the rest', () => {
+    const { framer, frames } = collect(16_000, 20);
+    const input = Float32Array.from({ length: 1000 }, (_, i) => (i % 7) / 10 - 0.3);
+    for (let pos = 0; pos < input.length; pos += 128) framer.push(input.subarray(pos, pos + 128));
+    expect(frames.map((f) => f.length)).toEqual([320, 320, 320]);
+    framer.flush();
+    expect(frames.map((f) => f.length)).toEqual([320, 320, 320, 40]);
+    const all = frames.flatMap((f) => [...f]);
+    expect(all).toEqual([...input].map((x) => Math.round(x * 32767)));
+  });
+
+  it('clamps samples outside [-1, 1] to full scale', () => {
+    const { framer, frames } = collect(16_000, 20);
+    framer.push(Float32Array.from([2, -2, 1, -1, 0.5]));
+    framer.flush();
+    expect([...frames[0]]).toEqual([32767, -32767, 32767, -32767, 16384]);
+  });
+
+  it('flushing with nothing pending sends no frame', () => {
+    const { framer, frames } = collect(16_000, 20);
+    framer.flush();
+    expect(frames).toEqual([]);
+  });
+
+  for (const rateHz of [48_000, 44_100]) {
+    it(`resamples ${rateHz} Hz to 16 kHz: one second in, one second out, a 1 kHz tone keeps its level`, () => {
+      const { framer, frames } = collect(rateHz, 50);
+      const input = tone(rateHz, 1000, rateHz, 0.5);
+      for (let pos = 0; pos < input.length; pos += 128) framer.push(input.subarray(pos, pos + 128));
+      framer.flush();
+      const out = Int16Array.from(frames.flatMap((f) => [...f]));
+      expect(frames.slice(0, -1).every((f) => f.length === 800)).toBe(true);
+      expect(out.length).toBe(16_000);
+      // RMS of the middle half (away from the filter's edges) of a 0.5-amplitude sine: 0.5 / sqrt(2).
+      const middle = out.subarray(4000, 12_000);
+      const rms = Math.sqrt(middle.reduce((s, x) => s + (x / 32767) ** 2, 0) / middle.length);
+      expect(rms).toBeGreaterThan(0.35);
+      expect(rms).toBeLessThan(0.36);
+    });
+  }
+
+  it('refuses a frame length that is not a positive whole number of milliseconds', () => {
+    expect(() => new PcmFramer(16_000, 0, () => {})).toThrow(/frameMs/);
+    expect(() => new PcmFramer(16_000, 2.5, () => {})).toThrow(/frameMs/);
+  });
+});
