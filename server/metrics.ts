@@ -15,6 +15,7 @@ export class Metrics {
   readonly sessionsTotal = new client.Counter({ name: 'lt_sessions_total', help: 'Sessions opened', registers: [this.registry] });
   readonly audioSeconds = new client.Counter({ name: 'lt_audio_seconds_received_total', help: 'Seconds of audio received (per transcript channel)', registers: [this.registry] });
   readonly vadBatchSize = new client.Histogram({ name: 'lt_vad_batch_size', help: 'Streams per VAD model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
+  readonly diarizationBatchSize = new client.Histogram({ name: 'lt_diarization_batch_size', help: 'Windows per diarization model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly asrBatchSize = new client.Histogram({ name: 'lt_asr_batch_size', help: 'Segments per recognition model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly modelCallSeconds = new client.Histogram({
     name: 'lt_model_call_seconds',

@@ -10,8 +10,11 @@ import type { ClientMessage, ErrorCode, Limits, ServerMessage, SessionConfig } f
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import { createAudioDecoder, AudioDecodeError, type AudioDecoder } from '../engine/audio/decoder.js';
 import { ChannelTranscriber } from '../engine/channel-transcriber.js';
+import type { DiarizationDriver } from '../engine/diarization/index.js';
+import { SpeakerLabeler } from '../engine/speaker-labeler.js';
 import type { RecognitionScheduler } from '../engine/scheduler.js';
 import type { VadBatcher } from '../engine/vad/vad-batcher.js';
+import { AudioRateLimiter } from './limits.js';
 import type { Metrics } from './metrics.js';
 
 export interface SessionDeps {
@@ -22,6 +25,11 @@ export interface SessionDeps {
   limits: Limits;
   partialIntervalMs: number;
   maxSegmentMs: number;
+  /** Present when the server can diarize (a segmentation model is configured). */
+  diarization?: DiarizationDriver;
+  /** Sustained audio in multiples of real time (0 = no limit), after a burst of audioBurstMs (limits.ts). */
+  maxAudioRate: number;
+  audioBurstMs: number;
 }
 
 export interface SessionIo {
@@ -47,9 +55,11 @@ export class Session {
   private state: State = 'new';
   private decoder: AudioDecoder | null = null;
   private channels: ChannelTranscriber[] = [];
+  private labelers: SpeakerLabeler[] = [];
   /** Everything touching the decoder or transcribers runs on this chain, in order. */
   private chain: Promise<void> = Promise.resolve();
   private audioMsReceived = 0;
+  private readonly rate: AudioRateLimiter;
   private config!: SessionConfig;
   private idleTimer: NodeJS.Timeout;
   private readonly lifeTimer: NodeJS.Timeout;
@@ -62,6 +72,7 @@ export class Session {
     this.id = initialConfig.session_id || randomUUID();
     this.idleTimer = this.idleTimeout();
     this.lifeTimer = setTimeout(() => void this.close('session_too_long'), deps.limits.max_session_ms);
+    this.rate = new AudioRateLimiter(deps.maxAudioRate, deps.audioBurstMs, performance.now());
   }
 
   private idleTimeout(): NodeJS.Timeout {
@@ -86,9 +97,12 @@ export class Session {
       return;
     }
     switch (msg.type) {
-      case 'audio':
-        this.enqueue(() => this.audio(msg.audio));
+      case 'audio': {
+        // The rate limit counts arrival time: a backlog in the chain must not hide a flood.
+        const arrivedMs = performance.now();
+        this.enqueue(() => this.audio(msg.audio, arrivedMs));
         return;
+      }
       case 'finalize':
         this.enqueue(() => this.finalizeAll());
         return;
@@ -108,7 +122,15 @@ export class Session {
     this.state = 'closing';
     if (started) this.enqueue(() => this.finalizeAll());
     await this.chain;
+    await this.settleSpeakers();
     this.end(reason, code);
+  }
+
+  /** Diarizes the audio not analysed yet, then sends the last speaker updates. */
+  private async settleSpeakers(): Promise<void> {
+    if (this.labelers.length === 0 || !this.deps.diarization) return;
+    await this.deps.diarization.flush();
+    for (const l of this.labelers) l.close();
   }
 
   /** `closed` with the session's summary, then the socket closes. */
@@ -132,6 +154,7 @@ export class Session {
     clearTimeout(this.lifeTimer);
     for (const c of this.channels) c.close();
     this.channels = [];
+    this.labelers = [];
     this.decoder?.close();
     this.decoder = null;
   }
@@ -155,10 +178,17 @@ export class Session {
       channels: config.channels,
       multichannel: config.multichannel,
     });
+    if (config.diarize && !this.deps.diarization) {
+      throw new SessionError('bad_config', 'diarize=true, but this server has no diarization model: start it with --diarization-model PATH (pyannote segmentation-3.0 ONNX)', true);
+    }
     for (let ch = 0; ch < this.decoder.outputChannels; ch++) {
+      // Engine keys are ours, not the client's session_id: two clients may choose the same one.
+      const key = `${randomUUID()}/${ch}`;
+      const labeler = config.diarize && this.deps.diarization ? new SpeakerLabeler(this.deps.diarization.engine, key, ch, (m) => this.send(m)) : undefined;
+      if (labeler) this.labelers.push(labeler);
       this.channels.push(
         new ChannelTranscriber(
-          `${this.id}/${ch}`,
+          key,
           {
             channel: ch,
             interimResults: config.interim_results,
@@ -173,6 +203,7 @@ export class Session {
             onFirstPartial: (ms) => this.deps.metrics.firstPartialLatency.observe(ms / 1000),
             onFinal: (ms) => this.deps.metrics.finalLatency.observe(ms / 1000),
           },
+          labeler,
         ),
       );
     }
@@ -188,7 +219,7 @@ export class Session {
     });
   }
 
-  private async audio(bytes: Uint8Array): Promise<void> {
+  private async audio(bytes: Uint8Array, arrivedMs: number): Promise<void> {
     if (!this.decoder) return;
     let out: Float32Array[];
     try {
@@ -200,12 +231,15 @@ export class Session {
       }
       throw err;
     }
+    if (!this.rate.take(durationMs(out), arrivedMs)) {
+      throw new SessionError('rate_limited', `audio is arriving faster than ${this.rate.maxRate}x real time for longer than a ${this.deps.audioBurstMs} ms burst allows`, true);
+    }
     this.feed(out);
   }
 
   private feed(out: Float32Array[]): void {
     const now = performance.now();
-    const ms = out.length > 0 ? out[0].length / 16 : 0;
+    const ms = durationMs(out);
     this.audioMsReceived += ms;
     this.deps.metrics.audioSeconds.inc((ms / 1000) * out.length);
     out.forEach((samples, ch) => this.channels[ch]?.pushAudio(samples, now));
@@ -221,6 +255,8 @@ export class Session {
   }
 
   private error(err: unknown): void {
+    // Work still in flight when the session ended (a partial, a VAD batch) may fail after it: nobody to tell, nothing to count.
+    if (this.state === 'closed') return;
     let e: SessionError;
     if (err instanceof SessionError) e = err;
     else if (err instanceof AudioDecodeError) e = new SessionError(err.code, err.message, !err.recoverable);
@@ -232,4 +268,9 @@ export class Session {
     this.send({ type: 'error', code: e.code, message: e.message, fatal: e.fatal });
     if (e.fatal) this.end(e.code, 1011);
   }
+}
+
+/** Stream time covered by one decoder output (16 kHz, every channel the same length). */
+function durationMs(out: Float32Array[]): number {
+  return out.length > 0 ? out[0].length / 16 : 0;
 }

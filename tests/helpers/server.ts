@@ -16,10 +16,35 @@ export async function startTestServer(overrides: Partial<ServerConfig> = {}): Pr
   );
 }
 
+function listenUrl(port: number, query: string): string {
+  return `ws://127.0.0.1:${port}/v1/listen${query ? `?${query}` : ''}`;
+}
+
+/** Opens /v1/listen expecting the server to refuse the upgrade: its HTTP status and JSON body. */
+export async function refusedUpgrade(port: number, query = '', headers: Record<string, string> = {}): Promise<{ status: number; body: { code: string; message: string } }> {
+  const ws = new WebSocket(listenUrl(port, query), { headers });
+  ws.on('error', () => {}); // the aborted request below
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => {
+      ws.close();
+      reject(new Error('the server accepted the upgrade'));
+    });
+    ws.once('unexpected-response', (req, res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => {
+        req.destroy();
+        resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+      });
+    });
+  });
+}
+
 export class TestClient {
   readonly messages: ServerMessage[] = [];
   private waiters: Array<() => void> = [];
   closedCode: number | null = null;
+  closedReason = '';
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -27,19 +52,22 @@ export class TestClient {
       this.messages.push(JSON.parse(data.toString()) as ServerMessage);
       this.wake();
     });
-    ws.on('close', (code) => {
+    ws.on('close', (code, reason) => {
       this.closedCode = code;
+      this.closedReason = reason.toString();
       this.wake();
     });
   }
 
-  static async connect(port: number, query = ''): Promise<TestClient> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/listen${query ? `?${query}` : ''}`);
+  static async connect(port: number, query = '', headers: Record<string, string> = {}): Promise<TestClient> {
+    const ws = new WebSocket(listenUrl(port, query), { headers });
+    // Listening before the open: a message sent at once (a resumed session's `ready`) comes in the same read.
+    const client = new TestClient(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
       ws.once('error', reject);
     });
-    return new TestClient(ws);
+    return client;
   }
 
   private wake(): void {

@@ -65,7 +65,7 @@ export function sessionProblems(plan: SpeechPlan, messages: ServerMessage[], rea
     problems.push(`${finals.length} finals for ${plan.sentences.length} sentences: ${JSON.stringify(finals.map((f) => [f.start_ms, f.end_ms, f.text]))}`);
   }
   finals.forEach((f, i) => {
-    if (false) problems.push(`final ${i} (${f.start_ms}-${f.end_ms} ms) has no text`);
+    if (f.text.trim() === '') problems.push(`final ${i} (${f.start_ms}-${f.end_ms} ms) has no text`);
     if (i > 0 && f.segment_id <= finals[i - 1].segment_id) problems.push(`final ${i} has segment_id ${f.segment_id} after ${finals[i - 1].segment_id}`);
     const s = plan.sentences[i];
     if (s && !(f.start_ms < s.endMs && f.end_ms > s.startMs)) {
