@@ -378,7 +378,7 @@ describe('query parameters', () => {
   });
 
   it('rejects unknown and repeated parameters', () => {
-    expectProtocolError(() => configFromQuery('sample_rate=8000&punctuate=true'), 'bad_config', /unknown query parameter "punctuate" \(known: .*format, token\)/);
+    expectProtocolError(() => configFromQuery('sample_rate=8000&punctuate=true'), 'bad_config', /unknown query parameter "punctuate" \(known: .*format, token, resume_from\)/);
     expectProtocolError(() => configFromQuery('language=en&language=de'), 'bad_config', /"language" is given more than once/);
   });
 
