@@ -1,32 +1,122 @@
 /**
- * Benchmark entry point: `npm run bench -- <scenario> [options]`.
- * Scenarios: streams, offline, decode.
+ * Benchmark entry point: `npm run bench -- <scenario> [--option value ...]`.
+ * Owns the scenario list, option parsing (every option has a default, unknown
+ * ones are refused) and saving each run's results (lib/report.ts).
+ * `fbank` and `diarization` are standalone scripts that print only.
  */
 import { benchDecode } from './decode.js';
+import { benchHttp } from './http.js';
 import { benchOffline } from './offline.js';
+import { benchPeer } from './peer.js';
+import { benchSoak } from './soak.js';
+import { machineInfo, saveResults, type ScenarioResult } from './lib/report.js';
 import { benchStreams } from './streams.js';
+import { benchTransport } from './transport.js';
 
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1] : fallback;
+type Options = Record<string, string>;
+
+interface Scenario {
+  about: string;
+  defaults: Options;
+  run(o: Options): Promise<ScenarioResult>;
+}
+
+function num(o: Options, name: string): number {
+  const n = Number(o[name]);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: "${o[name]}" is not a non-negative number`);
+  return n;
+}
+
+function nums(o: Options, name: string): number[] {
+  const list = o[name].split(',').map(Number);
+  if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--${name}: "${o[name]}" is not a comma-separated list of positive integers`);
+  return list;
+}
+
+const SCENARIOS: Record<string, Scenario> = {
+  streams: {
+    about: 'N concurrent real-time WebSocket clients against the server process: latency, stability, WER, CPU, batching',
+    defaults: { n: '1,8,32', seconds: '30', model: '' },
+    run: (o) => benchStreams({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), model: o.model }),
+  },
+  offline: {
+    about: 'recognizer throughput by batch size',
+    defaults: { batches: '1,4,16,64', threads: '0', model: '' },
+    run: (o) => benchOffline({ batchSizes: nums(o, 'batches'), threads: num(o, 'threads'), model: o.model }),
+  },
+  peer: {
+    about: 'our recognizer vs sherpa-onnx-node on the same model file: throughput and transcript agreement',
+    defaults: { synthetic: '16', real: '16', batch: '16', threads: '1', runs: '5', model: '' },
+    run: (o) => benchPeer({ synthetic: num(o, 'synthetic'), real: num(o, 'real'), batch: num(o, 'batch'), threads: num(o, 'threads'), runs: num(o, 'runs'), model: o.model }),
+  },
+  ws: {
+    about: 'uWebSockets.js vs ws echo servers: frames/s and round trip',
+    defaults: { connections: '1,32', window: '4', seconds: '5' },
+    run: (o) => benchTransport({ connections: nums(o, 'connections'), window: num(o, 'window'), seconds: num(o, 'seconds') }),
+  },
+  http: {
+    about: 'autocannon against /healthz, /metrics, /v1/transcripts of the server process',
+    defaults: { connections: '10', seconds: '5', seed: '50', token: '' },
+    run: (o) => benchHttp({ connections: num(o, 'connections'), seconds: num(o, 'seconds'), seed: num(o, 'seed'), token: o.token }),
+  },
+  decode: {
+    about: 'audio decoder CPU cost per encoding',
+    defaults: {},
+    run: async () => ({ rows: await benchDecode() }),
+  },
+  soak: {
+    about: 'S real-time streams for M minutes, sessions opened and closed throughout: RSS curve, fails (exit 1) on memory growth or lost finals',
+    defaults: { streams: '16', minutes: '10', 'sample-s': '5', model: '' },
+    run: (o) => benchSoak({ streams: num(o, 'streams'), minutes: num(o, 'minutes'), sampleS: num(o, 'sample-s'), model: o.model }),
+  },
+};
+const SCRIPTS: Record<string, { about: string; load: () => Promise<unknown> }> = {
+  fbank: { about: 'filterbank and FFT speed (prints only)', load: () => import('./fbank.js') },
+  diarization: { about: 'diarization DER and cost (prints only; options --step-ms=, --latency-ms=, --no-cost)', load: () => import('./diarization.js') },
+};
+
+function usage(): string {
+  const lines = ['usage: npm run bench -- <streams|offline|peer|ws|http|decode|soak|fbank|diarization> [--option value ...]', ''];
+  for (const [name, s] of Object.entries(SCENARIOS)) {
+    const opts = Object.entries(s.defaults).map(([k, v]) => `--${k} ${v === '' ? '""' : v}`).join(' ');
+    lines.push(`  ${name.padEnd(12)} ${s.about}${opts ? `\n  ${''.padEnd(12)} ${opts}` : ''}`);
+  }
+  for (const [name, s] of Object.entries(SCRIPTS)) lines.push(`  ${name.padEnd(12)} ${s.about}`);
+  lines.push('', 'Results: bench/results/<scenario>-<timestamp>.json (+ .svg chart where there is one).');
+  return lines.join('\n');
+}
+
+function parseOptions(args: string[], defaults: Options): Options {
+  const o = { ...defaults };
+  for (let i = 0; i < args.length; i++) {
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(args[i]);
+    if (!m || !(m[1] in defaults)) throw new Error(`unknown argument "${args[i]}" (options: ${Object.keys(defaults).map((k) => `--${k}`).join(' ') || 'none'})`);
+    const value = m[2] ?? args[++i];
+    if (value === undefined) throw new Error(`--${m[1]} needs a value`);
+    o[m[1]] = value;
+  }
+  return o;
 }
 
 async function main(): Promise<void> {
-  const [scenario, ...args] = process.argv.slice(2);
-  switch (scenario) {
-    case 'streams':
-      await benchStreams(option(args, 'n', '1,8,32').split(',').map(Number), Number(option(args, 'seconds', '30')));
-      return;
-    case 'offline':
-      await benchOffline(option(args, 'model', '') || undefined);
-      return;
-    case 'decode':
-      await benchDecode();
-      return;
-    default:
-      console.error('usage: npm run bench -- <streams|offline|decode> [options]');
-      process.exit(2);
+  const [name, ...args] = process.argv.slice(2);
+  const script = SCRIPTS[name];
+  if (script) {
+    await script.load();
+    return;
   }
+  const scenario = SCENARIOS[name];
+  if (!scenario) {
+    console.error(usage());
+    process.exit(2);
+  }
+  const options = parseOptions(args, scenario.defaults);
+  const run = { scenario: name, options, startedAt: new Date(), machine: machineInfo() };
+  console.log(`${name}: ${JSON.stringify(options)} on ${run.machine.cpu_model} x${run.machine.cores}, load ${run.machine.load_avg_1m}`);
+  saveResults(run, await scenario.run(options));
 }
 
-void main();
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

@@ -5,7 +5,8 @@
  * last decoded — so a final is never starved by partials and no stream's
  * partials starve another's. A stream has at most one pending partial
  * (newer audio replaces it); partials waiting longer than `maxPartialWaitMs`
- * are dropped under overload, finals never are.
+ * are dropped under overload, finals never are. A failed model call is
+ * retried job by job, so a bad input fails only its own stream's job.
  */
 import type { RecognitionResult } from './asr/recognizer.js';
 
@@ -124,18 +125,26 @@ export class RecognitionScheduler {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
     this.busy = true;
-    const t0 = performance.now();
     try {
-      const results = await this.recognizer.recognizeBatch(batch.map((j) => j.audio));
-      const finals = batch.filter((j) => j.kind === 'final').length;
-      this.stats?.onBatch(batch.length, (performance.now() - t0) / 1000, finals, batch.length - finals);
-      batch.forEach((job, i) => job.resolve(results[i]));
+      await this.recognize(batch);
     } catch (err) {
-      for (const job of batch) job.reject(err);
+      // One stream's input can make the model throw: retry each job alone so
+      // that only the job whose input fails is rejected, not its batch mates.
+      if (batch.length === 1) batch[0].reject(err);
+      else for (const job of batch) await this.recognize([job]).catch((e: unknown) => job.reject(e));
     } finally {
       this.busy = false;
       // Work that queued up during the call was already gathered: go at once.
       if (this.pending > 0) this.kick(0);
     }
+  }
+
+  /** One model call for `jobs`, resolving each; throws (resolving none) if the call fails. */
+  private async recognize(jobs: Job[]): Promise<void> {
+    const t0 = performance.now();
+    const results = await this.recognizer.recognizeBatch(jobs.map((j) => j.audio));
+    const finals = jobs.filter((j) => j.kind === 'final').length;
+    this.stats?.onBatch(jobs.length, (performance.now() - t0) / 1000, finals, jobs.length - finals);
+    jobs.forEach((job, i) => job.resolve(results[i]));
   }
 }
