@@ -59,6 +59,18 @@ export class VadStream {
   }
 }
 
+/** Hands a stream the score of its oldest chunk. */
+function deliver(stream: VadStream, probability: number): void {
+  if (stream.closed) return;
+  const chunk = stream.queue.shift()!;
+  try {
+    stream.onScored(chunk.samples, probability, chunk.wallMs);
+  } catch (err) {
+    stream.onError(err);
+  }
+  stream.notifyIfDrained();
+}
+
 export class VadBatcher {
   private streams = new Set<VadStream>();
   private timer: NodeJS.Timeout | null = null;
@@ -97,20 +109,18 @@ export class VadBatcher {
     try {
       const probs = await this.vad.score(items.map((it) => ({ state: it.stream.state, chunk: it.chunk.samples })));
       this.stats?.onBatch(items.length, (performance.now() - t0) / 1000);
-      items.forEach((it, i) => {
-        if (it.stream.closed) return;
-        it.stream.queue.shift();
-        try {
-          it.stream.onScored(it.chunk.samples, probs[i], it.chunk.wallMs);
-        } catch (err) {
-          it.stream.onError(err);
-        }
-        it.stream.notifyIfDrained();
-      });
+      items.forEach((it, i) => deliver(it.stream, probs[i]));
     } catch (err) {
+      // One stream's input may have failed the whole call: score each alone so only that one fails.
       for (const it of items) {
-        it.stream.onError(err);
-        it.stream.close();
+        try {
+          if (items.length === 1) throw err;
+          const [prob] = await this.vad.score([{ state: it.stream.state, chunk: it.chunk.samples }]);
+          deliver(it.stream, prob);
+        } catch (itemErr) {
+          it.stream.onError(itemErr);
+          it.stream.close();
+        }
       }
     } finally {
       this.busy = false;
