@@ -1,9 +1,9 @@
 """Trains the demo CTC model on the synthesised features; resumable.
 
-usage: train.py [--steps N] [--resume]
+usage: train.py [--steps N] [--resume] | train.py --eval
 Checkpoints go to work/ckpt.pt every 200 steps and at the end; a run started
 with --resume continues from the last one (optimizer and schedule included).
-Held-out WER (greedy) is printed at every checkpoint.
+Held-out WER (greedy) is printed every 500 steps. Shards that synth.py adds while training runs are picked up at the next epoch.
 """
 import argparse
 import glob
@@ -18,16 +18,16 @@ import torch
 
 import fbank
 import wer
-from model import DemoCtc, TOKENS, text_to_ids, SUBSAMPLING
+from model import DemoCtc, TOKENS, load_weights, text_to_ids, SUBSAMPLING
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
-MAX_BATCH_FRAMES = 16000
+MAX_BATCH_FRAMES = 4000
 
 
 def load_shards():
     feats, texts = [], []
-    for path in sorted(glob.glob(os.path.join(WORK, "feats", "shard*.npz"))):
+    for path in sorted(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz"))):
         z = np.load(path)
         all_feats, lengths = z["feats"], z["lengths"]  # NpzFile re-reads on every access
         offs = np.concatenate([[0], np.cumsum(lengths)])
@@ -117,7 +117,7 @@ def load_heldout(limit=150):
         return items
     import synth
     with open(path) as f:
-        for line in list(f)[:limit]:
+        for line in list(f)[:limit]:  # limit None: all
             it = json.loads(line)
             items.append((fbank.features(synth.read_wav(os.path.join(WORK, it["wav"]))), it["text"]))
     return items
@@ -125,17 +125,29 @@ def load_heldout(limit=150):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--regularize", type=int, default=1, help="0: no SpecAugment and no dropout (faster fitting)")
+    ap.add_argument("--eval", action="store_true", help="only print the checkpoint's greedy WER on every held-out utterance")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    if args.eval:
+        model = DemoCtc()
+        state = torch.load(os.path.join(WORK, "ckpt.pt"))
+        load_weights(model, state["model"])
+        w, examples = evaluate(model, load_heldout(limit=None))
+        print(f"step {state['step']}: held-out WER {w * 100:.1f}%")
+        for ref, hyp in examples:
+            print(f"  ref: {ref}\n  hyp: {hyp}")
+        return
     torch.manual_seed(0)
     rng = random.Random(0)
+    n_shards = len(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz")))
     feats, texts = load_shards()
     print(f"{len(feats)} utterances, {sum(len(f) for f in feats) / 360000:.2f} h", flush=True)
     heldout = load_heldout()
-    model = DemoCtc()
+    model = DemoCtc(dropout=0.1 if args.regularize else 0.0)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
     warmup = 400
@@ -145,7 +157,7 @@ def main():
     ckpt = os.path.join(WORK, "ckpt.pt")
     if args.resume and os.path.exists(ckpt):
         state = torch.load(ckpt)
-        model.load_state_dict(state["model"])
+        load_weights(model, state["model"])
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         step = state["step"]
@@ -156,8 +168,12 @@ def main():
     t0, losses = time.time(), []
     model.train()
     while step < args.steps:
+        if len(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz"))) != n_shards:  # synth.py still adding shards
+            feats, texts = load_shards()
+            lengths, n_shards = [len(f) for f in feats], len(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz")))
+            print(f"now {len(feats)} utterances, {sum(lengths) / 360000:.2f} h", flush=True)
         for idx in batches(lengths, rng):
-            x, xl, y, yl = collate(idx, feats, texts, rng, augment=True)
+            x, xl, y, yl = collate(idx, feats, texts, rng, augment=bool(args.regularize))
             logp, out_len = model(x, xl)
             loss = ctc(logp.transpose(0, 1), y, out_len, yl)
             opt.zero_grad()
@@ -167,14 +183,14 @@ def main():
             sched.step()
             step += 1
             losses.append(loss.item())
-            if step % 50 == 0:
-                print(f"step {step} loss {np.mean(losses[-50:]):.3f} lr {sched.get_last_lr()[0]:.2e} {(time.time() - t0) / 50:.2f}s/step", flush=True)
+            if step % 25 == 0:
+                print(f"step {step} loss {np.mean(losses[-25:]):.3f} lr {sched.get_last_lr()[0]:.2e} {(time.time() - t0) / 25:.2f}s/step", flush=True)
                 t0 = time.time()
             if step % 200 == 0 or step >= args.steps:
                 torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                             "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
                 os.replace(ckpt + ".tmp", ckpt)
-                if heldout and (step % 1000 == 0 or step >= args.steps):
+                if heldout and (step % 500 == 0 or step >= args.steps):
                     w, ex = evaluate(model, heldout)
                     print(f"step {step} heldout WER {w * 100:.1f}%  e.g. {ex[0]}", flush=True)
             if step >= args.steps:

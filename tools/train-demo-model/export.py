@@ -1,0 +1,67 @@
+"""Exports the trained demo model to models/demo-en-ctc/ in sherpa-onnx's
+NeMo CTC format: model.onnx (features [B, 80, T], features_length [B] ->
+log_probs [B, T', V]) with metadata vocab_size, subsampling_factor,
+normalize_type, plus tokens.txt ("<symbol> <id>" per line).
+
+usage: export.py [CHECKPOINT] [OUT_DIR]
+"""
+import os
+import sys
+
+import onnx
+import torch
+
+from model import DemoCtc, TOKENS, load_weights, SUBSAMPLING
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    ckpt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work", "ckpt.pt")
+    out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "models", "demo-en-ctc")
+    os.makedirs(out_dir, exist_ok=True)
+    model = DemoCtc()
+    state = torch.load(ckpt, map_location="cpu")
+    load_weights(model, state["model"])
+    model.eval()
+
+    class Wrapper(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, features, features_length):
+            return self.m(features, features_length)[0]
+
+    x = torch.randn(2, 80, 300)
+    lengths = torch.tensor([300, 200], dtype=torch.int64)
+    path = os.path.join(out_dir, "model.onnx")
+    torch.onnx.export(
+        Wrapper(model), (x, lengths), path,
+        input_names=["features", "features_length"], output_names=["log_probs"],
+        dynamic_axes={"features": {0: "N", 2: "T"}, "features_length": {0: "N"}, "log_probs": {0: "N", 1: "T_out"}},
+        opset_version=13,
+    )
+    m = onnx.load(path)
+    meta = {
+        "vocab_size": str(len(TOKENS)),
+        "subsampling_factor": str(SUBSAMPLING),
+        "normalize_type": "per_feature",
+        "model_type": "EncDecCTCModel",
+        "model_author": "live-transcribe demo (tools/train-demo-model)",
+        "comment": "Demo English char CTC model trained on Debian TTS voices only; see README.md",
+        "trained_steps": str(state["step"]),
+    }
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        e = m.metadata_props.add()
+        e.key, e.value = k, v
+    onnx.save(m, path)
+    with open(os.path.join(out_dir, "tokens.txt"), "w", encoding="utf-8") as f:
+        for i, t in enumerate(TOKENS):
+            f.write(f"{t} {i}\n")
+    print(f"exported step {state['step']} to {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()
