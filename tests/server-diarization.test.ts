@@ -71,6 +71,28 @@ describe('diarization', () => {
     for (const f of finals) if (f.words.length > 0) expect(f.speaker).not.toBe('');
   });
 
+  it('streamed in real time, sends provisional labels with finals and revises them with speaker_update', async () => {
+    const audio = readAudio16k(sharedPath('audio/phone-call/sample.wav')).subarray(0, 16000 * 16);
+    // Short endpointing: finals come at the call's brief pauses, before the diarizer has settled them.
+    const client = await TestClient.connect(server.port, 'diarize=true&endpointing_ms=200');
+    await client.streamPcm(audio, 40, true);
+    client.send({ type: 'close' });
+    await client.waitClosed(60_000);
+    const updates = client.messages.filter((m): m is SpeakerUpdateMessage => m.type === 'speaker_update');
+    const finals = labelledFinals(client);
+    console.log(`real time: ${finals.length} finals, ${updates.length} speaker updates`);
+    expect(updates.length).toBeGreaterThan(0);
+    // Every update follows its segment's final and settles on known speakers.
+    for (const u of updates) {
+      const finalAt = client.messages.findIndex((m) => m.type === 'final' && m.segment_id === u.segment_id);
+      expect(finalAt).toBeGreaterThanOrEqual(0);
+      expect(client.messages.indexOf(u)).toBeGreaterThan(finalAt);
+    }
+    const speakers = new Set(finals.flatMap((f) => f.words.map((w) => w.speaker)).filter((s) => s !== ''));
+    expect([...speakers].every((s) => /^S\d+$/.test(s))).toBe(true);
+    expect(speakers.size).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses diarize=true on a server without a diarization model', async () => {
     const plain = await startTestServer();
     try {
