@@ -12,6 +12,7 @@ import { sharedPath } from './shared.js';
 import { startTestServer, TestClient } from './helpers/server.js';
 import { concat, readAudio16k, silence, synthesize, toS16le } from './helpers/speech.js';
 import { ffmpegEncode, oggOpusPackets, unevenSizes } from './helpers/encode.js';
+import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 const SENTENCES = [
   'the train leaves at seven thirty from platform nine',
@@ -29,7 +30,8 @@ let baselineWer: number;
 beforeAll(async () => {
   server = await startTestServer();
   baselineWer = wordErrorRate(REFERENCE, await transcribe('', (c) => c.streamBytes(toS16le(speech), [640]))).wer;
-  console.log(`ingest baseline (pcm_s16le 16 kHz) WER ${(baselineWer * 100).toFixed(1)}%`);
+  console.log(describeWer('ingest baseline (pcm_s16le 16 kHz)', baselineWer, DEMO_MODEL_WER.sentences));
+  expect(baselineWer).toBeLessThan(DEMO_MODEL_WER.sentences.bound);
 });
 afterAll(async () => {
   await server.shutdown();
@@ -66,7 +68,13 @@ describe('every encoding gives the baseline transcript', () => {
     const text = await transcribe(query, send);
     const wer = wordErrorRate(REFERENCE, text).wer;
     console.log(`${_name}: WER ${(wer * 100).toFixed(1)}% "${text}"`);
-    expect(wer).toBeLessThanOrEqual(baselineWer + 0.05);
+    if (query.includes('sample_rate=8000')) {
+      // Telephone band: the demo model heard little of it in training (see tests/helpers/demo-model.ts).
+      console.log(describeWer(`${_name}, points above 16 kHz`, wer - baselineWer, DEMO_MODEL_WER.narrowbandExtra));
+      expect(wer).toBeLessThanOrEqual(baselineWer + DEMO_MODEL_WER.narrowbandExtra.bound);
+    } else {
+      expect(wer).toBeLessThanOrEqual(baselineWer + 0.05);
+    }
   });
 });
 
@@ -79,8 +87,11 @@ describe('multichannel', () => {
     await client.streamBytes(stereo, [1280]);
     client.send({ type: 'close' });
     await client.waitClosed(60_000);
-    expect(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(0)).wer).toBeLessThan(0.2);
-    expect(wordErrorRate(SENTENCES[2], client.finalText(1)).wer).toBeLessThan(0.2);
+    expect(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(0)).wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
+    expect(wordErrorRate(SENTENCES[2], client.finalText(1)).wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
+    // Each channel's words are its own speaker's: nearer its own sentences than the other channel's.
+    expect(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(0)).wer).toBeLessThan(wordErrorRate(SENTENCES[2], client.finalText(0)).wer);
+    expect(wordErrorRate(SENTENCES[2], client.finalText(1)).wer).toBeLessThan(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(1)).wer);
     expect(client.messages.filter((m) => m.type === 'final').every((m) => 'channel' in m && (m.channel === 0 || m.channel === 1))).toBe(true);
   });
 

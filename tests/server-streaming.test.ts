@@ -10,6 +10,7 @@ import type { ReadyMessage } from '../protocol/messages.js';
 import { startTestServer, TestClient } from './helpers/server.js';
 import { concat, silence, synthesize } from './helpers/speech.js';
 import { SENTENCES } from './helpers/speech-plan.js';
+import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 let server: RunningServer;
 
@@ -44,8 +45,8 @@ describe('one live session', () => {
 
     const [final] = client.finals();
     const wer = wordErrorRate(text, final.text);
-    console.log(`live final WER ${(wer.wer * 100).toFixed(1)}%: "${final.text}"`);
-    expect(wer.wer).toBeLessThan(0.2);
+    console.log(`${describeWer('live final', wer.wer, DEMO_MODEL_WER.sentence)}: "${final.text}"`);
+    expect(wer.wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
     for (const w of final.words) {
       expect(w.start_ms).toBeGreaterThanOrEqual(final.start_ms);
       expect(w.end_ms).toBeLessThanOrEqual(final.end_ms);
@@ -75,12 +76,13 @@ describe('concurrency', () => {
     // No cross-talk: each final matches its own sentence far better than any other.
     pairs.forEach((p, i) => {
       const own = wordErrorRate(p.reference, p.hypothesis).wer;
-      expect(own).toBeLessThan(0.35);
       sentences.forEach((other, j) => {
         if (j !== i) expect(wordErrorRate(other, p.hypothesis).wer).toBeGreaterThan(own);
       });
     });
-    console.log(`8-session WER ${(corpusWer(pairs).wer * 100).toFixed(1)}%`);
+    const all = corpusWer(pairs).wer;
+    console.log(describeWer('8 concurrent sessions', all, DEMO_MODEL_WER.sentences));
+    expect(all).toBeLessThan(DEMO_MODEL_WER.sentences.bound);
     const after = await batchSizeStats(server);
     const vadMean = (after.vadSum - before.vadSum) / (after.vadCount - before.vadCount);
     const asrMax = after.asrMaxBucketSeen;
@@ -99,7 +101,7 @@ describe('finalize and close', () => {
     await client.streamPcm(concat(silence(300), speech), 20, false);
     client.send({ type: 'finalize' });
     await client.waitFor((m) => m.some((x) => x.type === 'final'));
-    expect(wordErrorRate('please call stella at four fifteen tomorrow', client.finalText()).wer).toBeLessThan(0.35);
+    expect(wordErrorRate('please call stella at four fifteen tomorrow', client.finalText()).wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
     client.ws.close();
   });
 

@@ -1,9 +1,12 @@
 """Trains the demo CTC model on the synthesised features; resumable.
 
-usage: train.py [--steps N] [--resume] | train.py --eval
+usage: train.py [--steps N] [--resume] [--regularize 0|1] | train.py --eval
 Checkpoints go to work/ckpt.pt every 200 steps and at the end; a run started
-with --resume continues from the last one (optimizer and schedule included).
-Held-out WER (greedy) is printed every 500 steps. Shards that synth.py adds while training runs are picked up at the next epoch.
+with --resume continues from the last one (optimizer and schedule included),
+or, on a machine without one, from the weights export.py keeps in
+checkpoint.pt (committed, so training can go on in a later session).
+Held-out WER (greedy) is printed every 500 steps. Shards that synth.py adds
+while training runs are picked up at the next epoch.
 """
 import argparse
 import glob
@@ -23,6 +26,7 @@ from model import DemoCtc, TOKENS, load_weights, text_to_ids, SUBSAMPLING
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
 MAX_BATCH_FRAMES = 4000
+COMMITTED_CKPT = os.path.join(HERE, "checkpoint.pt")
 
 
 def load_shards():
@@ -155,7 +159,14 @@ def main():
         opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))) + 0.01)
     step = 0
     ckpt = os.path.join(WORK, "ckpt.pt")
-    if args.resume and os.path.exists(ckpt):
+    if args.resume and not os.path.exists(ckpt) and os.path.exists(COMMITTED_CKPT):
+        # A fresh machine: go on from the weights export.py committed (the optimizer starts afresh).
+        state = torch.load(COMMITTED_CKPT)
+        load_weights(model, state["model"])
+        sched.load_state_dict(state["sched"])
+        step = state["step"]
+        print(f"resumed from {COMMITTED_CKPT} at step {step} (fresh optimizer)", flush=True)
+    elif args.resume and os.path.exists(ckpt):
         state = torch.load(ckpt)
         load_weights(model, state["model"])
         opt.load_state_dict(state["opt"])
@@ -190,9 +201,9 @@ def main():
                 torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                             "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
                 os.replace(ckpt + ".tmp", ckpt)
-                if heldout and (step % 500 == 0 or step >= args.steps):
-                    w, ex = evaluate(model, heldout)
-                    print(f"step {step} heldout WER {w * 100:.1f}%  e.g. {ex[0]}", flush=True)
+            if heldout and (step % 500 == 0 or step >= args.steps):
+                w, ex = evaluate(model, heldout)
+                print(f"step {step} heldout WER {w * 100:.1f}%  e.g. {ex[0]}", flush=True)
             if step >= args.steps:
                 break
 
