@@ -23,6 +23,9 @@ export class RealFft {
   private readonly twiddles: Float64Array;
   /** The packed half-size signal, interleaved (re, im). */
   private readonly z: Float64Array;
+  /** powerSpectrum's spectrum before squaring. */
+  private readonly re: Float64Array;
+  private readonly im: Float64Array;
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 4 || (size & (size - 1)) !== 0) {
@@ -55,6 +58,8 @@ export class RealFft {
     }
     this.twiddles = Float64Array.from(twiddles);
     this.z = new Float64Array(size);
+    this.re = new Float64Array(this.half + 1);
+    this.im = new Float64Array(this.half + 1);
   }
 
   /**
@@ -91,28 +96,11 @@ export class RealFft {
     }
   }
 
-  /** |X[k]|^2 for k = 0 .. size / 2, as transform() would give; outPower needs size / 2 + 1 slots. */
+  /** |X[k]|^2 for k = 0 .. size / 2, as transform() gives; outPower needs size / 2 + 1 slots. */
   powerSpectrum(input: Float64Array, outPower: Float64Array): void {
-    const { half, z, splitCos, splitSin } = this;
-    this.packedFft(input);
-    outPower[0] = (z[0] + z[1]) * (z[0] + z[1]);
-    outPower[half] = (z[0] - z[1]) * (z[0] - z[1]);
-    for (let k = 1; 2 * k <= half; k++) {
-      const ar = z[2 * k];
-      const ai = z[2 * k + 1];
-      const cr = z[2 * (half - k)];
-      const ci = z[2 * (half - k) + 1];
-      const er = 0.5 * (ar + cr);
-      const ei = 0.5 * (ai - ci);
-      const or = 0.5 * (ai + ci);
-      const oi = 0.5 * (cr - ar);
-      const wr = splitCos[k];
-      const wi = -splitSin[k];
-      const tr = or * wr - oi * wi;
-      const ti = or * wi + oi * wr;
-      outPower[k] = (er + tr) * (er + tr) + (ei + ti) * (ei + ti);
-      outPower[half - k] = (er - tr) * (er - tr) + (ti - ei) * (ti - ei);
-    }
+    const { re, im } = this;
+    this.transform(input, re, im);
+    for (let k = 0; k <= this.half; k++) outPower[k] = re[k] * re[k] + im[k] * im[k];
   }
 
   /** Leaves in z the half-size complex FFT of z[m] = input[2m] + i input[2m + 1]. */
