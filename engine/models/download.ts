@@ -10,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
@@ -236,11 +237,15 @@ async function downloadOnce(url: string, partPath: string, opts: DownloadOptions
       yield chunk;
     }
   }
+  // flags 'a' appends to a resumed file; 'w' truncates when starting over.
+  const file = createWriteStream(partPath, { flags: offset > 0 ? 'a' : 'w' });
   try {
-    // flags 'a' appends to a resumed file; 'w' truncates when starting over.
-    await pipeline(res, counted, createWriteStream(partPath, { flags: offset > 0 ? 'a' : 'w' }));
+    await pipeline(res, counted, file);
   } finally {
     progress?.finish();
+    // On a failed transfer pipeline rejects while writes already handed to the file may still
+    // land: wait for the file to close, so the next attempt sizes (and appends to) all of it.
+    if (!file.closed) await once(file, 'close');
   }
   if (total !== null && received !== total) throw new Error(`connection closed at ${received} of ${total} bytes`);
 }
