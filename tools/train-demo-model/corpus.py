@@ -4,17 +4,20 @@ Debian (fortunes, licence texts, word list), never from a download.
 Every sentence is normalised to what the model can emit: lower-case a-z,
 apostrophe and single spaces, numbers, dates and times written out as words.
 Sentences are split into train / held-out by a stable hash, so a held-out
-sentence never appears in training.
+sentence never appears in training. CORPUS_ROOT (default /) is where those
+Debian files are looked for, so a machine without the packages can use a copy.
 """
 import glob
 import hashlib
 import json
+import os
 import random
 import re
 import sys
 
 ONES = "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
 TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+ROOT = os.environ.get("CORPUS_ROOT", "/")
 MONTHS = "january february march april may june july august september october november december".split()
 ORDINAL_FIX = {"one": "first", "two": "second", "three": "third", "five": "fifth", "eight": "eighth", "nine": "ninth", "twelve": "twelfth"}
 
@@ -72,12 +75,12 @@ def normalise(text):
 
 def raw_sentences():
     chunks = []
-    for path in sorted(glob.glob("/usr/share/games/fortunes/*")):
+    for path in sorted(glob.glob(os.path.join(ROOT, "usr/share/games/fortunes/*"))):
         if path.endswith((".dat", ".u8")) or "/off/" in path:
             continue
         with open(path, encoding="latin-1") as f:
             chunks += f.read().split("\n%\n")
-    for path in sorted(glob.glob("/usr/share/common-licenses/*")):
+    for path in sorted(glob.glob(os.path.join(ROOT, "usr/share/common-licenses/*"))):
         with open(path, encoding="latin-1") as f:
             chunks.append(f.read())
     for chunk in chunks:
@@ -116,7 +119,7 @@ def is_heldout(sentence):
 
 def build(seed=1):
     rng = random.Random(seed)
-    with open("/usr/share/dict/american-english", encoding="utf-8") as f:
+    with open(os.path.join(ROOT, "usr/share/dict/american-english"), encoding="utf-8") as f:
         words = [w.strip() for w in f]
     names = sorted({w.lower() for w in words if re.fullmatch(r"[A-Z][a-z]{2,8}", w)})
     seen, out = set(), []

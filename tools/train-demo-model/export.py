@@ -57,8 +57,8 @@ def main():
         e = m.metadata_props.add()
         e.key, e.value = k, v
     onnx.save(m, path)
-    # Weights, step and schedule (no optimizer state: a third of the size) for train.py --resume elsewhere.
-    torch.save({"model": model.state_dict(), "sched": state["sched"], "step": state["step"]}, os.path.join(HERE, "checkpoint.pt"))
+    # Weights and step (no optimizer state: a third of the size) for train.py --resume elsewhere.
+    torch.save({"model": model.state_dict(), "step": state["step"]}, os.path.join(HERE, "checkpoint.pt"))
     with open(os.path.join(out_dir, "tokens.txt"), "w", encoding="utf-8") as f:
         for i, t in enumerate(TOKENS):
             f.write(f"{t} {i}\n")

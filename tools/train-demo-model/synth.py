@@ -5,14 +5,18 @@ Voices: espeak-ng English dialects x voice variants, flite's voices and
 festival's kal_diphone / us_slt_hts. Whole voices are held out: the held-out
 variants and dialects below never occur in training, nor does flite's 'rms'.
 Augmentation: random speaking rate and pitch, gain, additive noise at random
-SNR, optional reverb, random leading / trailing silence.
+SNR, optional reverb, random leading / trailing silence, and for a fifth of
+the training speech an 8 kHz G.711 phone line (mu-law or A-law).
 
 usage: synth.py train N SHARD_SIZE | synth.py heldout N
+Runs one worker per core (SYNTH_WORKERS overrides). A machine without
+festival gives festival's share of the training voices to flite.
 """
 import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +26,7 @@ import numpy as np
 
 import corpus
 import fbank
+import shards
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
@@ -37,13 +42,15 @@ HELDOUT_VARIANTS = ["f4", "m5", "Annie", "edward", "klatt3"]
 FLITE_TRAIN = ["kal", "kal16", "awb", "slt"]
 FLITE_HELDOUT = ["rms"]
 FESTIVAL = ["(voice_kal_diphone)", "(voice_cmu_us_slt_arctic_hts)"]
+HAVE_FESTIVAL = shutil.which("text2wave") is not None
+WORKERS = int(os.environ.get("SYNTH_WORKERS", os.cpu_count()))
 
 
 def train_voice(rng):
     r = rng.random()
     if r < 0.72:
         return ("espeak", f"{rng.choice(ESPEAK_DIALECTS)}+{rng.choice(ESPEAK_VARIANTS)}")
-    if r < 0.94:
+    if r < 0.94 or not HAVE_FESTIVAL:
         return ("flite", rng.choice(FLITE_TRAIN))
     return ("festival", rng.choice(FESTIVAL))
 
@@ -112,7 +119,31 @@ def finish(samples, rng, augment):
             noise -= np.convolve(noise, np.ones(400) / 400, mode="same")
         noise *= np.sqrt(power / (np.mean(noise ** 2) + 1e-12) / 10 ** (snr_db / 10))
         samples = samples + noise
+    if augment and rng.random() < 0.2:
+        samples = telephone(samples, mu_law=rng.random() < 0.5)
     return samples.astype(np.float32)
+
+
+def telephone(samples, mu_law):
+    """A G.711 phone line: band-limited to 4 kHz, 8 kHz, 8-bit mu-law or
+    A-law companding, then back to 16 kHz as the server's decoder hands it on."""
+    n = len(samples) // 2 * 2
+    spec = np.fft.rfft(samples[:n])
+    spec[n // 4 :] = 0
+    narrow = np.clip(np.fft.irfft(spec, n)[::2], -1, 1)
+    mag = np.abs(narrow)
+    if mu_law:
+        y = np.log1p(255 * mag) / np.log(256)
+    else:
+        a = 87.6
+        y = np.where(mag < 1 / a, a * mag, 1 + np.log(np.maximum(a * mag, 1))) / (1 + np.log(a))
+    y = np.round(y * 127) / 127
+    if mu_law:
+        mag = np.expm1(y * np.log(256)) / 255
+    else:
+        mag = np.where(y < 1 / (1 + np.log(a)), y * (1 + np.log(a)) / a, np.exp(y * (1 + np.log(a)) - 1) / a)
+    narrow = np.sign(narrow) * mag
+    return np.fft.irfft(np.fft.rfft(narrow), n) * 2
 
 
 def make_one(args):
@@ -130,7 +161,9 @@ def make_one(args):
     if len(samples) < 1600:
         return None
     samples = finish(samples, rng, augment=not heldout)
-    return {"text": text, "engine": engine, "voice": voice, "samples": samples}
+    if heldout:
+        return {"text": text, "engine": engine, "voice": voice, "samples": samples}
+    return {"text": text, "feats": fbank.features(samples), "seconds": len(samples) / 16000}
 
 
 def main():
@@ -143,7 +176,7 @@ def main():
         outdir = os.path.join(WORK, "heldout")
         os.makedirs(outdir, exist_ok=True)
         items = []
-        with mp.Pool(2) as pool:
+        with mp.Pool(WORKERS) as pool:
             for i, r in enumerate(pool.imap(make_one, [(100000 + i, t, True) for i, t in enumerate(texts)])):
                 if r is None:
                     continue
@@ -160,7 +193,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(1234)
     jobs = [(i, rng.choice(train), False) for i in range(n)]
-    with mp.Pool(2) as pool:
+    with mp.Pool(WORKERS) as pool:
         for s in range(0, n, shard_size):
             path = os.path.join(outdir, f"shard{s // shard_size:04d}.npz")
             if os.path.exists(path):
@@ -169,12 +202,10 @@ def main():
             for r in pool.imap(make_one, jobs[s : s + shard_size], chunksize=4):
                 if r is None:
                     continue
-                feats.append(fbank.log_mel(r["samples"]).astype(np.float16))
+                feats.append(r["feats"])
                 texts.append(r["text"])
-                seconds += len(r["samples"]) / 16000
-            lengths = np.array([len(f) for f in feats])
-            np.savez(path + ".tmp.npz", feats=np.concatenate(feats), lengths=lengths, texts=np.array(texts))
-            os.replace(path + ".tmp.npz", path)
+                seconds += r["seconds"]
+            shards.write_shard(path, feats, texts)
             print(f"{path}: {len(texts)} utterances, {seconds / 3600:.2f} h", flush=True)
 
 

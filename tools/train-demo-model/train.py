@@ -1,12 +1,17 @@
 """Trains the demo CTC model on the synthesised features; resumable.
 
-usage: train.py [--steps N] [--resume] [--regularize 0|1] | train.py --eval
+usage: train.py [--steps N | --seconds S] [--resume] [--regularize 0|1]
+                [--device cpu|cuda] [--batch-frames F] [--eval-every N]
+       train.py --eval
 Checkpoints go to work/ckpt.pt every 200 steps and at the end; a run started
-with --resume continues from the last one (optimizer and schedule included),
+with --resume continues from the last one (optimizer and step included),
 or, on a machine without one, from the weights export.py keeps in
 checkpoint.pt (committed, so training can go on in a later session).
-Held-out WER (greedy) is printed every 500 steps. Shards that synth.py adds
-while training runs are picked up at the next epoch.
+The learning rate warms up over each run's first 400 steps, then follows a
+cosine to 1% over --steps, or over --seconds of wall time (a run on a lent
+machine that must end by a deadline). Held-out WER (greedy) is printed every
+--eval-every steps. Shards that synth.py adds while training runs are loaded
+at the next epoch, so synthesis and training can run side by side.
 """
 import argparse
 import glob
@@ -20,32 +25,18 @@ import numpy as np
 import torch
 
 import fbank
+import shards
 import wer
 from model import DemoCtc, TOKENS, load_weights, text_to_ids, SUBSAMPLING
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
-MAX_BATCH_FRAMES = 4000
 COMMITTED_CKPT = os.path.join(HERE, "checkpoint.pt")
+WARMUP_STEPS = 400
 
 
-def load_shards():
-    feats, texts = [], []
-    for path in sorted(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz"))):
-        z = np.load(path)
-        all_feats, lengths = z["feats"], z["lengths"]  # NpzFile re-reads on every access
-        offs = np.concatenate([[0], np.cumsum(lengths)])
-        for i, t in enumerate(z["texts"]):
-            feats.append(all_feats[offs[i] : offs[i + 1]])
-            texts.append(str(t))
-    return feats, texts
-
-
-def normalise(f):
-    f = f.astype(np.float32)
-    m = f.mean(0, keepdims=True)
-    s = np.sqrt(np.maximum((f ** 2).mean(0, keepdims=True) - m ** 2, 0)) + 1e-5
-    return (f - m) / s
+def shard_paths():
+    return sorted(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz")))
 
 
 def spec_augment(x, rng):
@@ -62,12 +53,12 @@ def spec_augment(x, rng):
     return x
 
 
-def batches(lengths, rng):
+def batches(lengths, rng, max_frames):
     order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.random() * 40)
     out, cur, cur_max = [], [], 0
     for i in order:
         m = max(cur_max, lengths[i])
-        if cur and m * (len(cur) + 1) > MAX_BATCH_FRAMES:
+        if cur and m * (len(cur) + 1) > max_frames:
             out.append(cur)
             cur, m = [], lengths[i]
         cur.append(i)
@@ -78,17 +69,15 @@ def batches(lengths, rng):
     return out
 
 
-def collate(idx, feats, texts, rng, augment):
-    xs = [normalise(feats[i]) for i in idx]
-    if augment:
-        xs = [spec_augment(x, rng) for x in xs]
+def collate(idx, feats, texts, rng, augment, device):
+    xs = [spec_augment(feats[i], rng) if augment else feats[i] for i in idx]
     t = max(len(x) for x in xs)
     x = np.zeros((len(xs), 80, t), np.float32)
     for j, f in enumerate(xs):
         x[j, :, : len(f)] = f.T
     ys = [text_to_ids(texts[i]) for i in idx]
-    return (torch.from_numpy(x), torch.tensor([len(f) for f in xs]),
-            torch.tensor([c for y in ys for c in y]), torch.tensor([len(y) for y in ys]))
+    return (torch.from_numpy(x).to(device), torch.tensor([len(f) for f in xs], device=device),
+            torch.tensor([c for y in ys for c in y], device=device), torch.tensor([len(y) for y in ys], device=device))
 
 
 def greedy(logp, n):
@@ -101,110 +90,137 @@ def greedy(logp, n):
     return "".join(out).replace("▁", " ").strip()
 
 
-def evaluate(model, heldout):
+def evaluate(model, heldout, device):
     model.eval()
     hyps, refs = [], []
     with torch.no_grad():
         for feats, text in heldout:
-            x = torch.from_numpy(feats.T[None].copy())
-            logp, out_len = model(x, torch.tensor([feats.shape[0]]))
-            hyps.append(greedy(logp[0], feats.shape[0] // SUBSAMPLING))
+            x = torch.from_numpy(feats.T[None].copy()).to(device)
+            logp, out_len = model(x, torch.tensor([feats.shape[0]], device=device))
+            hyps.append(greedy(logp[0].cpu(), feats.shape[0] // SUBSAMPLING))
             refs.append(text)
     model.train()
     return wer.corpus_wer(refs, hyps), list(zip(refs, hyps))[:3]
 
 
 def load_heldout(limit=150):
-    items = []
-    path = os.path.join(WORK, "heldout.jsonl")
-    if not os.path.exists(path):
-        return items
-    import synth
-    with open(path) as f:
-        for line in list(f)[:limit]:  # limit None: all
-            it = json.loads(line)
-            items.append((fbank.features(synth.read_wav(os.path.join(WORK, it["wav"]))), it["text"]))
-    return items
+    """The held-out set's features, computed once from synth.py's wavs and
+    cached in work/heldout-feats.npz (so they can travel without the audio)."""
+    cache = os.path.join(WORK, "heldout-feats.npz")
+    if not os.path.exists(cache):
+        path = os.path.join(WORK, "heldout.jsonl")
+        if not os.path.exists(path):
+            return []
+        import synth
+        with open(path) as f:
+            items = [json.loads(line) for line in f]
+        shards.write_shard(cache, [fbank.features(synth.read_wav(os.path.join(WORK, it["wav"]))) for it in items],
+                           [it["text"] for it in items])
+    feats, texts = shards.read_shard(cache)
+    return list(zip(feats, texts))[:limit]  # limit None: all
+
+
+def lr_factor(steps_this_run, progress):
+    warm = min(1.0, (steps_this_run + 1) / WARMUP_STEPS)
+    return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) + 0.01
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--seconds", type=float, default=0, help="train for this much wall time instead of --steps")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--regularize", type=int, default=1, help="0: no SpecAugment and no dropout (faster fitting)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--batch-frames", type=int, default=4000, help="input frames per batch, padding included")
+    ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval", action="store_true", help="only print the checkpoint's greedy WER on every held-out utterance")
     args = ap.parse_args()
     torch.set_num_threads(2)
+    device = torch.device(args.device)
     if args.eval:
         model = DemoCtc()
-        state = torch.load(os.path.join(WORK, "ckpt.pt"))
+        state = torch.load(os.path.join(WORK, "ckpt.pt"), map_location="cpu", weights_only=False)
         load_weights(model, state["model"])
-        w, examples = evaluate(model, load_heldout(limit=None))
+        w, examples = evaluate(model.to(device), load_heldout(limit=None), device)
         print(f"step {state['step']}: held-out WER {w * 100:.1f}%")
         for ref, hyp in examples:
             print(f"  ref: {ref}\n  hyp: {hyp}")
         return
     torch.manual_seed(0)
     rng = random.Random(0)
-    n_shards = len(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz")))
-    feats, texts = load_shards()
-    print(f"{len(feats)} utterances, {sum(len(f) for f in feats) / 360000:.2f} h", flush=True)
+    feats, texts, loaded = [], [], set()
+
+    def load_new_shards():
+        new = [p for p in shard_paths() if p not in loaded]
+        for p in new:
+            f, t = shards.read_shard(p)
+            feats.extend(f)
+            texts.extend(t)
+            loaded.add(p)
+        if new:
+            print(f"{len(feats)} utterances, {sum(len(f) for f in feats) / 360000:.2f} h", flush=True)
+
+    load_new_shards()
     heldout = load_heldout()
     model = DemoCtc(dropout=0.1 if args.regularize else 0.0)
     print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
-    warmup = 400
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, s / args.steps))) + 0.01)
-    step = 0
+    step, opt_state = 0, None
     ckpt = os.path.join(WORK, "ckpt.pt")
     if args.resume and not os.path.exists(ckpt) and os.path.exists(COMMITTED_CKPT):
         # A fresh machine: go on from the weights export.py committed (the optimizer starts afresh).
-        state = torch.load(COMMITTED_CKPT)
+        state = torch.load(COMMITTED_CKPT, map_location="cpu", weights_only=False)
         load_weights(model, state["model"])
-        sched.load_state_dict(state["sched"])
         step = state["step"]
         print(f"resumed from {COMMITTED_CKPT} at step {step} (fresh optimizer)", flush=True)
     elif args.resume and os.path.exists(ckpt):
-        state = torch.load(ckpt)
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
         load_weights(model, state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
+        opt_state, step = state["opt"], state["step"]
         rng.setstate(state["rng"])
         print(f"resumed at step {step}", flush=True)
+    model.to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
+    if opt_state:
+        opt.load_state_dict(opt_state)
     ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
-    lengths = [len(f) for f in feats]
+    first_step, started = step, time.time()
+
+    def progress():
+        return (time.time() - started) / args.seconds if args.seconds else step / args.steps
+
+    def save():
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
+        os.replace(ckpt + ".tmp", ckpt)
+
     t0, losses = time.time(), []
     model.train()
-    while step < args.steps:
-        if len(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz"))) != n_shards:  # synth.py still adding shards
-            feats, texts = load_shards()
-            lengths, n_shards = [len(f) for f in feats], len(glob.glob(os.path.join(WORK, "feats", "shard[0-9][0-9][0-9][0-9].npz")))
-            print(f"now {len(feats)} utterances, {sum(lengths) / 360000:.2f} h", flush=True)
-        for idx in batches(lengths, rng):
-            x, xl, y, yl = collate(idx, feats, texts, rng, augment=bool(args.regularize))
+    while progress() < 1:
+        load_new_shards()
+        for idx in batches([len(f) for f in feats], rng, args.batch_frames):
+            x, xl, y, yl = collate(idx, feats, texts, rng, bool(args.regularize), device)
+            for g in opt.param_groups:
+                g["lr"] = args.lr * lr_factor(step - first_step, progress())
             logp, out_len = model(x, xl)
             loss = ctc(logp.transpose(0, 1), y, out_len, yl)
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             opt.step()
-            sched.step()
             step += 1
             losses.append(loss.item())
+            done = progress() >= 1
             if step % 25 == 0:
-                print(f"step {step} loss {np.mean(losses[-25:]):.3f} lr {sched.get_last_lr()[0]:.2e} {(time.time() - t0) / 25:.2f}s/step", flush=True)
+                print(f"step {step} loss {np.mean(losses[-25:]):.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                      f"{(time.time() - t0) / 25:.3f}s/step", flush=True)
                 t0 = time.time()
-            if step % 200 == 0 or step >= args.steps:
-                torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                            "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
-                os.replace(ckpt + ".tmp", ckpt)
-            if heldout and (step % 500 == 0 or step >= args.steps):
-                w, ex = evaluate(model, heldout)
+            if step % 200 == 0 or done:
+                save()
+            if heldout and (step % args.eval_every == 0 or done):
+                w, ex = evaluate(model, heldout, device)
                 print(f"step {step} heldout WER {w * 100:.1f}%  e.g. {ex[0]}", flush=True)
-            if step >= args.steps:
+            if done:
                 break
 
 
