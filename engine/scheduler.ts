@@ -11,7 +11,8 @@
 import type { RecognitionResult } from './asr/recognizer.js';
 
 export interface BatchRecognizer {
-  recognizeBatch(utterances16k: Float32Array[]): Promise<RecognitionResult[]>;
+  /** `partial[i]`: utterance i is a partial (the recognizer may decode it more cheaply). */
+  recognizeBatch(utterances16k: Float32Array[], partial: boolean[]): Promise<RecognitionResult[]>;
 }
 
 export interface SchedulerOptions {
@@ -142,7 +143,10 @@ export class RecognitionScheduler {
   /** One model call for `jobs`, resolving each; throws (resolving none) if the call fails. */
   private async recognize(jobs: Job[]): Promise<void> {
     const t0 = performance.now();
-    const results = await this.recognizer.recognizeBatch(jobs.map((j) => j.audio));
+    const results = await this.recognizer.recognizeBatch(
+      jobs.map((j) => j.audio),
+      jobs.map((j) => j.kind === 'partial'),
+    );
     const finals = jobs.filter((j) => j.kind === 'final').length;
     this.stats?.onBatch(jobs.length, (performance.now() - t0) / 1000, finals, jobs.length - finals);
     jobs.forEach((job, i) => job.resolve(results[i]));

@@ -11,7 +11,7 @@ import type { ErrorCode, ServerMessage, SessionConfig, WireFormat } from '../pro
 import { configFromQuery, decodeClientMessage, encodeServerMessage, ProtocolError, resolveSessionConfig, resumeFromQuery, wireFormatFromQuery, DEFAULT_SESSION_CONFIG } from '../protocol/codec.js';
 import { CtcRecognizer } from '../engine/asr/recognizer.js';
 import { DiarizationDriver, DiarizationEngine } from '../engine/diarization/index.js';
-import { resolveModel } from '../engine/models/resolve.js';
+import { resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
 import { RecognitionScheduler } from '../engine/scheduler.js';
 import { SileroVad } from '../engine/vad/silero.js';
 import { VadBatcher } from '../engine/vad/vad-batcher.js';
@@ -58,12 +58,18 @@ export interface RunningServer {
 
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
   const model = resolveModel(cfg.model || undefined, { log });
+  const lmPath = resolveLanguageModel(cfg.lm, model.modelPath, log);
   const recognizer = await CtcRecognizer.load({
     modelPath: model.modelPath,
     tokensPath: model.tokensPath,
     name: model.name,
     executionProvider: cfg.executionProvider,
     numThreads: cfg.asrThreads,
+    decoding: lmPath ? 'beam' : 'greedy',
+    beamSize: cfg.beamSize,
+    lmPath,
+    lmWeight: cfg.lmWeight,
+    lmTokenBonus: cfg.lmTokenBonus,
   });
   const vad = await SileroVad.load(cfg.vadModel);
   log(`model ${model.name} (${model.source}: ${model.modelPath}), VAD Silero v${vad.version} (${cfg.vadModel})`);

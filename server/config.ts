@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_BEAM_DECODING } from '../engine/asr/recognizer.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -18,6 +19,11 @@ export interface ServerConfig {
   diarizationModel: string;
   executionProvider: 'cpu' | 'cuda';
   asrThreads: number;
+  /** ARPA token LM for the finals' beam search: a file, "auto" (lm.arpa[.gz] beside the model) or "none". */
+  lm: string;
+  lmWeight: number;
+  lmTokenBonus: number;
+  beamSize: number;
   maxBatch: number;
   partialIntervalMs: number;
   maxSegmentMs: number;
@@ -63,6 +69,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
   { key: 'executionProvider', env: 'EXECUTION_PROVIDER', flag: 'execution-provider', help: 'cpu or cuda' },
   { key: 'asrThreads', env: 'ASR_THREADS', flag: 'asr-threads', help: 'onnxruntime threads for recognition (0 = all cores)' },
+  { key: 'lm', env: 'LM', flag: 'lm', help: 'token language model (ARPA, .gz too) for beam-search finals: file, auto (lm.arpa[.gz] beside the model) or none (greedy)' },
+  { key: 'lmWeight', env: 'LM_WEIGHT', flag: 'lm-weight', help: "scale of the language model's scores against the acoustic ones" },
+  { key: 'lmTokenBonus', env: 'LM_TOKEN_BONUS', flag: 'lm-token-bonus', help: 'score added per emitted token when a language model is used' },
+  { key: 'beamSize', env: 'BEAM_SIZE', flag: 'beam-size', help: 'prefixes kept by the beam search of finals' },
   { key: 'maxBatch', env: 'MAX_BATCH', flag: 'max-batch', help: 'most segments in one recognition call' },
   { key: 'partialIntervalMs', env: 'PARTIAL_INTERVAL_MS', flag: 'partial-interval-ms', help: 'audio between two partials of a segment' },
   { key: 'maxSegmentMs', env: 'MAX_SEGMENT_MS', flag: 'max-segment-ms', help: 'longest segment before a forced cut' },
@@ -93,6 +103,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   diarizationModel: '',
   executionProvider: 'cpu',
   asrThreads: 0,
+  lm: 'auto',
+  lmWeight: DEFAULT_BEAM_DECODING.lmWeight,
+  lmTokenBonus: DEFAULT_BEAM_DECODING.lmTokenBonus,
+  beamSize: DEFAULT_BEAM_DECODING.beamSize,
   maxBatch: 16,
   partialIntervalMs: 300,
   maxSegmentMs: 15_000,

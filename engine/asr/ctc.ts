@@ -4,6 +4,8 @@
  * beam search. Also the token table and the joining of word pieces into words.
  */
 
+import type { NgramLm } from './ngram-lm.js';
+
 export interface TokenTable {
   /** symbol by id */
   symbols: string[];
@@ -90,9 +92,22 @@ interface Beam {
   pNonBlank: number;
 }
 
+/** Shallow fusion of a token language model into prefix beam search. */
+export interface LmFusion {
+  lm: NgramLm;
+  /** The LM's symbol for each token id (tokens.txt's symbols). */
+  symbols: readonly string[];
+  /** Scale of the LM's log-probabilities against the acoustic ones. */
+  weight: number;
+  /** Added for every token a prefix emits, against the LM's preference for short outputs. */
+  tokenBonus: number;
+}
+
 /**
- * Prefix beam search (no language model). Keeps `beamSize` prefixes; a
- * prefix's time of each token is the frame where it was first extended.
+ * Prefix beam search, optionally with a language model. Keeps `beamSize`
+ * prefixes; a prefix's time of each token is the frame where it was first
+ * extended. With `fusion`, each new token adds weight * log P_lm(token |
+ * prefix) + tokenBonus, and the end of the utterance adds the LM's </s>.
  */
 export function prefixBeamSearch(
   logProbs: Float32Array,
@@ -101,7 +116,9 @@ export function prefixBeamSearch(
   vocabSize: number,
   blankId: number,
   beamSize: number,
+  fusion?: LmFusion,
 ): CtcHypothesis {
+  const lmScores = fusion ? fusionScorer(fusion, vocabSize) : undefined;
   let beams = new Map<string, Beam>([['', { tokenIds: [], frames: [], tokenProbs: [], pBlank: 0, pNonBlank: -Infinity }]]);
   for (let t = 0; t < numFrames; t++) {
     const row = offset + t * vocabSize;
@@ -129,13 +146,14 @@ export function prefixBeamSearch(
       stay.pBlank = logAdd(stay.pBlank, total + logProbs[row + blankId]);
       const last = beam.tokenIds.length > 0 ? beam.tokenIds[beam.tokenIds.length - 1] : -1;
       if (last >= 0) stay.pNonBlank = logAdd(stay.pNonBlank, beam.pNonBlank + logProbs[row + last]);
+      const lm = lmScores?.next(beam.tokenIds);
       for (let v = 0; v < vocabSize; v++) {
         if (v === blankId) continue;
         const lp = logProbs[row + v];
         if (lp < -20) continue; // negligible: keeps the search linear in practice
         const ext = get(`${key},${v}`, beam, v);
         // A repeated token only extends the prefix across a blank.
-        ext.pNonBlank = logAdd(ext.pNonBlank, (v === last ? beam.pBlank : total) + lp);
+        ext.pNonBlank = logAdd(ext.pNonBlank, (v === last ? beam.pBlank : total) + lp + (lm ? lm[v] : 0));
       }
     }
     beams = new Map(
@@ -144,8 +162,35 @@ export function prefixBeamSearch(
         .slice(0, beamSize),
     );
   }
-  const best = beams.values().next().value as Beam;
+  let best = beams.values().next().value as Beam;
+  if (lmScores) {
+    const score = (b: Beam) => logAdd(b.pBlank, b.pNonBlank) + lmScores.end(b.tokenIds);
+    for (const b of beams.values()) if (score(b) > score(best)) best = b;
+  }
   return { tokenIds: best.tokenIds, frames: best.frames, tokenProbs: best.tokenProbs };
+}
+
+/** The fused LM score of every next token after a prefix, cached per LM context. */
+function fusionScorer({ lm, symbols, weight, tokenBonus }: LmFusion, vocabSize: number) {
+  const cache = new Map<string, Float64Array>();
+  const context = (tokenIds: number[]): string[] => {
+    const kept = tokenIds.slice(Math.max(0, tokenIds.length - (lm.order - 1))).map((id) => symbols[id]);
+    return kept.length < lm.order - 1 ? ['<s>', ...kept] : kept;
+  };
+  return {
+    next(tokenIds: number[]): Float64Array {
+      const ctx = context(tokenIds);
+      const key = ctx.join(' ');
+      let scores = cache.get(key);
+      if (!scores) {
+        scores = new Float64Array(vocabSize);
+        for (let v = 0; v < vocabSize; v++) scores[v] = weight * lm.logProb(ctx, symbols[v]) + tokenBonus;
+        cache.set(key, scores);
+      }
+      return scores;
+    },
+    end: (tokenIds: number[]): number => weight * lm.logProb(context(tokenIds), '</s>'),
+  };
 }
 
 export interface RecognizedWord {

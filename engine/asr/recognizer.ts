@@ -10,7 +10,8 @@ import path from 'node:path';
 import { ort } from '../onnx-runtime.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
-import { greedyDecode, joinWords, parseTokens, prefixBeamSearch, type RecognizedWord, type TokenTable } from './ctc.js';
+import { greedyDecode, joinWords, parseTokens, prefixBeamSearch, type LmFusion, type RecognizedWord, type TokenTable } from './ctc.js';
+import { NgramLm } from './ngram-lm.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -22,8 +23,13 @@ export interface RecognizerOptions {
   executionProvider?: ExecutionProvider;
   /** onnxruntime intra-op threads (0 = its default). */
   numThreads?: number;
+  /** How finals are decoded; partials are always greedy (they are replaced within a second). */
   decoding?: 'greedy' | 'beam';
   beamSize?: number;
+  /** ARPA token language model for beam decoding (see ngram-lm.ts). */
+  lmPath?: string;
+  lmWeight?: number;
+  lmTokenBonus?: number;
 }
 
 export interface RecognitionResult {
@@ -33,6 +39,9 @@ export interface RecognitionResult {
   tokenTimesMs: number[];
   words: RecognizedWord[];
 }
+
+/** Tuned on the demo model's held-out set (models/demo-en-ctc/README.md). */
+export const DEFAULT_BEAM_DECODING = { beamSize: 8, lmWeight: 1.5, lmTokenBonus: 2 };
 
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
@@ -45,6 +54,7 @@ export class CtcRecognizer {
     readonly normalizeType: string,
     private readonly decoding: 'greedy' | 'beam',
     private readonly beamSize: number,
+    private readonly fusion: LmFusion | undefined,
   ) {}
 
   static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
@@ -75,7 +85,10 @@ export class CtcRecognizer {
       subsampling,
       meta.normalize_type ?? '',
       opts.decoding ?? 'greedy',
-      opts.beamSize ?? 4,
+      opts.beamSize ?? DEFAULT_BEAM_DECODING.beamSize,
+      opts.lmPath
+        ? { lm: NgramLm.load(opts.lmPath), symbols: tokens.symbols, weight: opts.lmWeight ?? DEFAULT_BEAM_DECODING.lmWeight, tokenBonus: opts.lmTokenBonus ?? DEFAULT_BEAM_DECODING.lmTokenBonus }
+        : undefined,
     );
   }
 
@@ -88,21 +101,22 @@ export class CtcRecognizer {
    * Recognizes 16 kHz utterances (samples in [-1, 1]) in as few model calls as
    * padding allows: sorted by length, utterances share a call while padding
    * adds at most MAX_PADDING_SHARE of work (a 2 s partial padded to a 15 s
-   * final would cost more than two calls).
+   * final would cost more than two calls). `partial[i]` marks utterances
+   * decoded greedily whatever `decoding` says.
    */
-  async recognizeBatch(utterances16k: Float32Array[]): Promise<RecognitionResult[]> {
+  async recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = []): Promise<RecognitionResult[]> {
     const feats = utterances16k.map((u) => {
       const m = computeLogMel(u);
       return this.normalizeType === 'per_feature' && m.numFrames > 0 ? normalizePerFeature(m) : m;
     });
     const results: RecognitionResult[] = utterances16k.map(() => EMPTY_RESULT);
     const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
-    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, results);
+    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, partial, results);
     return results;
   }
 
   /** One padded model call over `group` (indices into `feats`), results into `results`. */
-  private async runGroup(feats: LogMel[], group: number[], results: RecognitionResult[]): Promise<void> {
+  private async runGroup(feats: LogMel[], group: number[], partial: boolean[], results: RecognitionResult[]): Promise<void> {
     const batch = group.length;
     const maxFrames = Math.max(...group.map((i) => feats[i].numFrames));
     // [B, C, T], padded frames hold log(1e-10) as in sherpa-onnx.
@@ -126,15 +140,14 @@ export class CtcRecognizer {
     group.forEach((src, b) => {
       // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
       const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.subsamplingFactor));
-      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab);
+      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab, this.decoding === 'beam' && !partial[src]);
     });
   }
 
-  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number): RecognitionResult {
-    const hyp =
-      this.decoding === 'beam'
-        ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.beamSize)
-        : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
+  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, beam: boolean): RecognitionResult {
+    const hyp = beam
+      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.beamSize, this.fusion)
+      : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
     const words = joinWords(hyp, this.tokens, this.outputFrameMs);
     return {
       text: words.map((w) => w.word).join(' '),

@@ -42,6 +42,25 @@ function findProjectRoot(): string {
 
 export const DEMO_MODEL_DIR = path.join(findProjectRoot(), 'models', 'demo-en-ctc');
 
+const LM_FILES = ['lm.arpa', 'lm.arpa.gz'];
+
+/**
+ * The token language model for `spec`: a file, "none", or "auto" (an
+ * lm.arpa or lm.arpa.gz in the model's folder, which only a model's own
+ * trainer can make: its tokens must be the model's). undefined: no LM.
+ */
+export function resolveLanguageModel(spec: string, modelPath: string, log: (line: string) => void = console.error): string | undefined {
+  if (spec === 'none') return undefined;
+  if (spec !== 'auto') {
+    if (!existsSync(spec)) throw new Error(`language model "${spec}" does not exist (or use auto / none)`);
+    log(`language model: ${spec} (given)`);
+    return spec;
+  }
+  const found = LM_FILES.map((f) => path.join(path.dirname(modelPath), f)).find((f) => existsSync(f));
+  log(found ? `language model: ${found} (beside the model)` : 'language model: none beside the model; finals decode greedily');
+  return found;
+}
+
 export function resolveModel(spec: string | undefined, opts: ResolveOptions = {}): ResolvedModel {
   const modelsDir = opts.modelsDir ?? defaultModelsDir();
   const log = opts.log ?? ((line: string) => console.error(line));
