@@ -4,9 +4,11 @@
  * Accuracy: streams every RTTM-labelled recording in ../shared/audio through
  * the engine as a live client would (500 ms chunks, a step after each, no
  * sleeping) and prints DER with a 250 ms collar and with none, plus how far
- * behind the audio the final labels were. Cost: ms per step for one stream,
- * and for 8 streams one batched call against 8 single-window calls.
+ * behind the audio the final labels were. Cost, with one onnxruntime thread
+ * and with one per core: ms per step for one stream, and for 8 streams one
+ * batched call against 8 single-window calls.
  */
+import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { DiarizationEngine, diarizationErrorRate, parseRttm, type DerResult, type SpeakerTurn } from '../engine/diarization/index.js';
@@ -53,24 +55,20 @@ interface Streamed {
   turns: SpeakerTurn[];
   /** per chunk: audio received minus the time labels are final up to */
   finalLagMs: number[];
-  stepMsPerWindow: number[];
 }
 
 async function streamFile(engine: DiarizationEngine, id: string, samples: Float32Array): Promise<Streamed> {
   const turns: SpeakerTurn[] = [];
   const stream = engine.openStream(id, { onTurn: (t) => turns.push(t) });
   const finalLagMs: number[] = [];
-  const stepMsPerWindow: number[] = [];
   for (let at = 0; at < samples.length; at += CHUNK_SAMPLES) {
     const chunk = samples.subarray(at, Math.min(at + CHUNK_SAMPLES, samples.length));
     stream.pushAudio(chunk);
-    const t0 = performance.now();
-    const windows = await engine.step();
-    if (windows > 0) stepMsPerWindow.push((performance.now() - t0) / windows);
+    await engine.step();
     finalLagMs.push((at + chunk.length) / 16 - stream.finalUntilMs);
   }
   stream.close();
-  return { turns, finalLagMs, stepMsPerWindow };
+  return { turns, finalLagMs };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -81,15 +79,13 @@ function derLine(r: DerResult): string {
   return `${pct(r.der).padStart(6)} (miss ${of(r.missedMs)}, fa ${of(r.falseAlarmMs)}, conf ${of(r.confusionMs)})`;
 }
 
-async function accuracy(): Promise<number[]> {
+async function accuracy(): Promise<void> {
   const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs });
   console.log(`step ${stepMs} ms, aggregation latency ${engine.latencyMs} ms, ${CHUNK_MS} ms chunks\n`);
   console.log('recording          | DER collar 250 ms                      | DER collar 0                           | speakers ref/hyp | final-label lag mean/max');
   const totals = { c250: [0, 0], c0: [0, 0] };
-  const stepCosts: number[] = [];
   for (const rec of recordings()) {
-    const { turns, finalLagMs, stepMsPerWindow } = await streamFile(engine, rec.name, load16k(rec.wavPath));
-    stepCosts.push(...stepMsPerWindow);
+    const { turns, finalLagMs } = await streamFile(engine, rec.name, load16k(rec.wavPath));
     const c250 = diarizationErrorRate(rec.reference, turns, { collarMs: 250 });
     const c0 = diarizationErrorRate(rec.reference, turns, { collarMs: 0 });
     for (const [key, r] of [['c250', c250], ['c0', c0]] as const) {
@@ -104,12 +100,11 @@ async function accuracy(): Promise<number[]> {
   }
   console.log(`${'all (pooled)'.padEnd(18)} | ${pct(totals.c250[0] / totals.c250[1]).padStart(6)}${''.padEnd(32)} | ${pct(totals.c0[0] / totals.c0[1]).padStart(6)}`);
   await engine.close();
-  return stepCosts;
 }
 
 /** 8 streams fed the same way; time per step of 8 windows, batched or one window per call. */
-async function batchCost(maxBatchWindows: number, audio: Float32Array[]): Promise<number> {
-  const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs, maxBatchWindows });
+async function batchCost(maxBatchWindows: number, audio: Float32Array[], intraOpThreads: number): Promise<number> {
+  const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs, maxBatchWindows, intraOpThreads });
   const streams = audio.map((_, i) => engine.openStream(`cost-${i}`));
   const perChunkMs: number[] = [];
   for (let c = 0; c < COST_CHUNKS; c++) {
@@ -124,13 +119,18 @@ async function batchCost(maxBatchWindows: number, audio: Float32Array[]): Promis
   return mean(perChunkMs.slice(1)); // the first call pays one-time allocation
 }
 
-const oneStreamCosts = await accuracy();
+await accuracy();
 if (measureCost) {
   const all = recordings().map((r) => load16k(r.wavPath));
   const audio = Array.from({ length: COST_STREAMS }, (_, i) => all[i % all.length]);
-  const batched = await batchCost(COST_STREAMS, audio);
-  const separate = await batchCost(1, audio);
-  console.log(`\ncost (onnxruntime CPU, 1 intra-op thread)`);
-  console.log(`one stream: ${mean(oneStreamCosts).toFixed(1)} ms per step (one 10 s window)`);
-  console.log(`${COST_STREAMS} streams: ${batched.toFixed(1)} ms per step as one batched call, ${separate.toFixed(1)} ms as ${COST_STREAMS} separate calls (separate/batched ${(separate / batched).toFixed(2)}x)`);
+  console.log(`\ncost per step (onnxruntime CPU, ${stepMs} ms of audio per step)`);
+  for (const threads of [1, os.availableParallelism()]) {
+    const one = await batchCost(1, audio.slice(0, 1), threads);
+    const batched = await batchCost(COST_STREAMS, audio, threads);
+    const separate = await batchCost(1, audio, threads);
+    console.log(
+      `${threads} intra-op thread(s): one stream ${one.toFixed(1)} ms; ${COST_STREAMS} streams ${batched.toFixed(1)} ms as one batched call ` +
+        `(${(batched / one).toFixed(1)}x one stream), ${separate.toFixed(1)} ms as ${COST_STREAMS} separate calls (separate/batched ${(separate / batched).toFixed(2)}x)`,
+    );
+  }
 }

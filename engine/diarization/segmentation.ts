@@ -9,7 +9,7 @@ import { POWERSET_CLASSES, WINDOW_FRAMES, WINDOW_SAMPLES } from './frames.js';
 export class SegmentationModel {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  /** @param intraOpThreads CPU threads for one call (the server shares the CPU with recognition). */
+  /** @param intraOpThreads CPU threads for one call (0: onnxruntime's default, one per core). */
   static async load(modelPath: string, intraOpThreads: number): Promise<SegmentationModel> {
     const session = await ort.InferenceSession.create(modelPath, {
       intraOpNumThreads: intraOpThreads,
