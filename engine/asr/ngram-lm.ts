@@ -9,21 +9,25 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
-interface Entry {
-  /** Natural log. */
-  logProb: number;
-  /** Natural log; 0 where the file gives none. */
-  logBackoff: number;
-}
-
 const LN_10 = Math.log(10);
 /** log P of a token the model has never seen: ARPA's conventional -99 would swamp the acoustic score. */
 const UNKNOWN_TOKEN_LOG_PROB = -10 * LN_10;
 
+/**
+ * Stored as a trie with numeric keys: entry e's child for token t is
+ * children.get(e * vocab + t), and entries 0..vocab-1 are the unigrams, so an
+ * LM of a few hundred thousand n-grams takes a few MB instead of the ~100 MB
+ * that string-keyed maps of objects took.
+ */
 export class NgramLm {
   private constructor(
     readonly order: number,
-    private readonly entries: Map<string, Entry>,
+    private readonly symbolIds: Map<string, number>,
+    private readonly children: Map<number, number>,
+    /** Natural logs, by entry. */
+    private readonly logProbs: Float32Array,
+    /** Natural logs, by entry; 0 where the file gives none. */
+    private readonly logBackoffs: Float32Array,
   ) {}
 
   static load(file: string): NgramLm {
@@ -36,12 +40,40 @@ export class NgramLm {
     }
   }
 
-  /** Parses ARPA text (pure; exported for tests). */
+  /** Parses ARPA text (pure; exported for tests). Sections must come in order, as ARPA writes them. */
   static parseArpa(text: string): NgramLm {
-    const entries = new Map<string, Entry>();
+    const symbolIds = new Map<string, number>();
+    const children = new Map<number, number>();
+    const logProbs: number[] = [];
+    const logBackoffs: number[] = [];
+    const unigramLines: string[][] = [];
     const declared: number[] = [];
     let section = 0; // 0: header, n: inside \n-grams:
     const lines = text.split('\n');
+    const push = (fields: string[], n: number): void => {
+      logProbs.push(Number(fields[0]) * LN_10);
+      logBackoffs.push(fields.length === n + 2 ? Number(fields[n + 1]) * LN_10 : 0);
+    };
+    // Unigram entries take indices 0..vocab-1, known once their section ends.
+    const closeUnigrams = (): void => {
+      if (symbolIds.size > 0) return;
+      for (const f of unigramLines) {
+        symbolIds.set(f[1], symbolIds.size);
+        push(f, 1);
+      }
+    };
+    const addEntry = (fields: string[], lineNo: number): void => {
+      let e = -1;
+      for (const sym of fields.slice(1, section)) {
+        const id = symbolIds.get(sym);
+        e = id === undefined ? -1 : e < 0 ? id : (children.get(e * symbolIds.size + id) ?? -1);
+        if (e < 0) throw new Error(`ARPA line ${lineNo}: its ${section - 1}-gram prefix is not in the file`);
+      }
+      const id = symbolIds.get(fields[section]);
+      if (id === undefined) throw new Error(`ARPA line ${lineNo}: token "${fields[section]}" is not among the 1-grams`);
+      children.set(e * symbolIds.size + id, logProbs.length);
+      push(fields, section);
+    };
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i].trim();
       if (line === '' || line === '\\data\\') continue;
@@ -49,6 +81,7 @@ export class NgramLm {
       const header = /^\\(\d+)-grams:$/.exec(line);
       if (header) {
         section = Number(header[1]);
+        if (section > 1) closeUnigrams();
         continue;
       }
       if (section === 0) {
@@ -57,19 +90,16 @@ export class NgramLm {
         continue;
       }
       const fields = line.split(/\s+/);
-      const logProb = Number(fields[0]);
-      const hasBackoff = fields.length === section + 2;
-      if (!Number.isFinite(logProb) || (fields.length !== section + 1 && !hasBackoff)) {
+      if (!Number.isFinite(Number(fields[0])) || (fields.length !== section + 1 && fields.length !== section + 2)) {
         throw new Error(`ARPA line ${i + 1}: expected "logprob ${section} token(s) [backoff]", got "${line}"`);
       }
-      entries.set(fields.slice(1, section + 1).join(' '), {
-        logProb: logProb * LN_10,
-        logBackoff: hasBackoff ? Number(fields[section + 1]) * LN_10 : 0,
-      });
+      if (section === 1) unigramLines.push(fields);
+      else addEntry(fields, i + 1);
     }
+    closeUnigrams();
     const order = declared.length - 1;
     if (order < 1) throw new Error('no "\\data\\" section with ngram counts: not an ARPA file');
-    return new NgramLm(order, entries);
+    return new NgramLm(order, symbolIds, children, Float32Array.from(logProbs), Float32Array.from(logBackoffs));
   }
 
   /**
@@ -79,11 +109,28 @@ export class NgramLm {
   logProb(context: readonly string[], token: string): number {
     let backoff = 0;
     for (let k = Math.min(this.order - 1, context.length); k >= 0; k--) {
-      const history = context.slice(context.length - k);
-      const hit = this.entries.get(k === 0 ? token : `${history.join(' ')} ${token}`);
-      if (hit) return backoff + hit.logProb;
-      if (k > 0) backoff += this.entries.get(history.join(' '))?.logBackoff ?? 0;
+      const from = context.length - k;
+      const hit = this.entry(context, from, token);
+      if (hit >= 0) return backoff + this.logProbs[hit];
+      if (k > 0) {
+        const history = this.entry(context, from);
+        if (history >= 0) backoff += this.logBackoffs[history];
+      }
     }
     return backoff + UNKNOWN_TOKEN_LOG_PROB;
+  }
+
+  /** The entry of context[from..] (+ token), or -1. */
+  private entry(context: readonly string[], from: number, token?: string): number {
+    let e = -1;
+    for (let i = from; i <= context.length; i++) {
+      const sym = i < context.length ? context[i] : token;
+      if (sym === undefined) break;
+      const id = this.symbolIds.get(sym);
+      if (id === undefined) return -1;
+      e = e < 0 ? id : (this.children.get(e * this.symbolIds.size + id) ?? -1);
+      if (e < 0) return -1;
+    }
+    return e;
   }
 }
