@@ -49,7 +49,6 @@ export class NgramLm {
     const unigramLines: string[][] = [];
     const declared: number[] = [];
     let section = 0; // 0: header, n: inside \n-grams:
-    const lines = text.split('\n');
     const push = (fields: string[], n: number): void => {
       logProbs.push(Number(fields[0]) * LN_10);
       logBackoffs.push(fields.length === n + 2 ? Number(fields[n + 1]) * LN_10 : 0);
@@ -74,8 +73,13 @@ export class NgramLm {
       children.set(e * symbolIds.size + id, logProbs.length);
       push(fields, section);
     };
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i].trim();
+    // Line by line without splitting the whole text first: an array of every
+    // line would hold the file's size several times over at once.
+    for (let start = 0, lineNo = 1; start < text.length; lineNo++) {
+      const newline = text.indexOf('\n', start);
+      const end = newline < 0 ? text.length : newline;
+      const line = text.slice(start, end).trim();
+      start = end + 1;
       if (line === '' || line === '\\data\\') continue;
       if (line === '\\end\\') break;
       const header = /^\\(\d+)-grams:$/.exec(line);
@@ -91,10 +95,10 @@ export class NgramLm {
       }
       const fields = line.split(/\s+/);
       if (!Number.isFinite(Number(fields[0])) || (fields.length !== section + 1 && fields.length !== section + 2)) {
-        throw new Error(`ARPA line ${i + 1}: expected "logprob ${section} token(s) [backoff]", got "${line}"`);
+        throw new Error(`ARPA line ${lineNo}: expected "logprob ${section} token(s) [backoff]", got "${line}"`);
       }
       if (section === 1) unigramLines.push(fields);
-      else addEntry(fields, i + 1);
+      else addEntry(fields, lineNo);
     }
     closeUnigrams();
     const order = declared.length - 1;
