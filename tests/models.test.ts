@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isCached, pullModel, type PullOptions } from '../engine/models/download.js';
 import { REGISTRY, type RegistryModel } from '../engine/models/registry.js';
-import { DEMO_MODEL_DIR, resolveModel } from '../engine/models/resolve.js';
+import { DEMO_MODEL_DIR, resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
 import { PROJECT_ROOT } from './shared.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'models-test-'));
@@ -288,6 +288,32 @@ describe('resolveModel', () => {
 
   it('rejects a name that is neither a folder nor a registry model', () => {
     expect(() => resolveModel('no-such-model', { modelsDir, log: () => {} })).toThrow(/neither an existing folder nor a registry model.*sherpa-onnx-nemo-ctc-en-conformer-small/);
+  });
+});
+
+describe('resolveLanguageModel', () => {
+  it('finds lm.arpa or lm.arpa.gz beside the model with "auto", and says when there is none', () => {
+    const lines: string[] = [];
+    const demoModel = path.join(DEMO_MODEL_DIR, 'model.onnx');
+    expect(resolveLanguageModel('auto', demoModel, (l) => lines.push(l))).toBe(path.join(DEMO_MODEL_DIR, 'lm.arpa.gz'));
+    const bare = path.join(modelsDir, 'no-lm');
+    mkdirSync(bare, { recursive: true });
+    expect(resolveLanguageModel('auto', path.join(bare, 'model.onnx'), (l) => lines.push(l))).toBeUndefined();
+    writeFileSync(path.join(bare, 'lm.arpa'), '');
+    expect(resolveLanguageModel('auto', path.join(bare, 'model.onnx'), (l) => lines.push(l))).toBe(path.join(bare, 'lm.arpa'));
+    expect(lines).toEqual([
+      `language model: ${path.join(DEMO_MODEL_DIR, 'lm.arpa.gz')} (beside the model)`,
+      'language model: none beside the model; finals decode greedily',
+      `language model: ${path.join(bare, 'lm.arpa')} (beside the model)`,
+    ]);
+  });
+
+  it('takes "none" and a named file, and rejects a file that is not there', () => {
+    const demoModel = path.join(DEMO_MODEL_DIR, 'model.onnx');
+    expect(resolveLanguageModel('none', demoModel, () => {})).toBeUndefined();
+    const named = path.join(DEMO_MODEL_DIR, 'lm.arpa.gz');
+    expect(resolveLanguageModel(named, path.join(modelsDir, 'other', 'model.onnx'), () => {})).toBe(named);
+    expect(() => resolveLanguageModel('/no/such/lm.arpa', demoModel, () => {})).toThrow('language model "/no/such/lm.arpa" does not exist (or use auto / none)');
   });
 });
 
