@@ -62,12 +62,8 @@ export class NgramLm {
       }
     };
     const addEntry = (fields: string[], lineNo: number): void => {
-      let e = -1;
-      for (const sym of fields.slice(1, section)) {
-        const id = symbolIds.get(sym);
-        e = id === undefined ? -1 : e < 0 ? id : (children.get(e * symbolIds.size + id) ?? -1);
-        if (e < 0) throw new Error(`ARPA line ${lineNo}: its ${section - 1}-gram prefix is not in the file`);
-      }
+      const e = walk(symbolIds, children, fields.slice(1, section));
+      if (e < 0) throw new Error(`ARPA line ${lineNo}: its ${section - 1}-gram prefix is not in the file`);
       const id = symbolIds.get(fields[section]);
       if (id === undefined) throw new Error(`ARPA line ${lineNo}: token "${fields[section]}" is not among the 1-grams`);
       children.set(e * symbolIds.size + id, logProbs.length);
@@ -111,30 +107,27 @@ export class NgramLm {
    * order - 1 are ignored. Unseen n-grams back off to shorter contexts.
    */
   logProb(context: readonly string[], token: string): number {
+    const id = this.symbolIds.get(token);
     let backoff = 0;
-    for (let k = Math.min(this.order - 1, context.length); k >= 0; k--) {
-      const from = context.length - k;
-      const hit = this.entry(context, from, token);
-      if (hit >= 0) return backoff + this.logProbs[hit];
-      if (k > 0) {
-        const history = this.entry(context, from);
-        if (history >= 0) backoff += this.logBackoffs[history];
-      }
+    for (let k = Math.min(this.order - 1, context.length); k > 0; k--) {
+      const history = walk(this.symbolIds, this.children, context.slice(context.length - k));
+      if (history < 0) continue; // an unseen history backs off for free
+      const hit = id === undefined ? undefined : this.children.get(history * this.symbolIds.size + id);
+      if (hit !== undefined) return backoff + this.logProbs[hit];
+      backoff += this.logBackoffs[history];
     }
-    return backoff + UNKNOWN_TOKEN_LOG_PROB;
+    return backoff + (id === undefined ? UNKNOWN_TOKEN_LOG_PROB : this.logProbs[id]);
   }
+}
 
-  /** The entry of context[from..] (+ token), or -1. */
-  private entry(context: readonly string[], from: number, token?: string): number {
-    let e = -1;
-    for (let i = from; i <= context.length; i++) {
-      const sym = i < context.length ? context[i] : token;
-      if (sym === undefined) break;
-      const id = this.symbolIds.get(sym);
-      if (id === undefined) return -1;
-      e = e < 0 ? id : (this.children.get(e * this.symbolIds.size + id) ?? -1);
-      if (e < 0) return -1;
-    }
-    return e;
+/** The trie entry of the n-gram `symbols` (oldest first), or -1 if it is not in the model. */
+function walk(symbolIds: Map<string, number>, children: Map<number, number>, symbols: readonly string[]): number {
+  let e = -1;
+  for (const sym of symbols) {
+    const id = symbolIds.get(sym);
+    if (id === undefined) return -1;
+    e = e < 0 ? id : (children.get(e * symbolIds.size + id) ?? -1);
+    if (e < 0) return -1;
   }
+  return e;
 }
