@@ -34,7 +34,7 @@ export interface DiarizationOptions {
   /**
    * onnxruntime intra-op threads. Default 0: one per core. A single window
    * parallelises poorly, a batch of windows well: on 2 cores, 8 windows cost
-   * 1.7x less as one call than as 8 (1.03x with one thread; bench/diarization.ts).
+   * 1.5x less as one call than as 8 (no difference with one thread; bench/diarization.ts).
    */
   intraOpThreads?: number;
 }

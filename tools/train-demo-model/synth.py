@@ -132,16 +132,13 @@ def telephone(samples, mu_law):
     spec[n // 4 :] = 0
     narrow = np.clip(np.fft.irfft(spec, n)[::2], -1, 1)
     mag = np.abs(narrow)
+    quantise = lambda y: np.round(y * 127) / 127  # 8 bits: sign + 7
     if mu_law:
-        y = np.log1p(255 * mag) / np.log(256)
+        mag = np.expm1(quantise(np.log1p(255 * mag) / np.log(256)) * np.log(256)) / 255
     else:
-        a = 87.6
-        y = np.where(mag < 1 / a, a * mag, 1 + np.log(np.maximum(a * mag, 1))) / (1 + np.log(a))
-    y = np.round(y * 127) / 127
-    if mu_law:
-        mag = np.expm1(y * np.log(256)) / 255
-    else:
-        mag = np.where(y < 1 / (1 + np.log(a)), y * (1 + np.log(a)) / a, np.exp(y * (1 + np.log(a)) - 1) / a)
+        a, knee = 87.6, 1 / (1 + np.log(87.6))
+        y = quantise(np.where(mag < 1 / a, a * mag, 1 + np.log(np.maximum(a * mag, 1))) * knee)
+        mag = np.where(y < knee, y / knee / a, np.exp(y / knee - 1) / a)
     narrow = np.sign(narrow) * mag
     return np.fft.irfft(np.fft.rfft(narrow), n) * 2
 
