@@ -65,7 +65,6 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     name: model.name,
     executionProvider: cfg.executionProvider,
     numThreads: cfg.asrThreads,
-    decoding: lmPath ? 'beam' : 'greedy',
     beamSize: cfg.beamSize,
     lmPath,
     lmWeight: cfg.lmWeight,

@@ -103,6 +103,11 @@ describe('batching', () => {
     expect(p.map((r) => r.text)).toEqual(g.map((r) => r.text));
     await Promise.all([beam.close(), withLm.close()]);
   });
+
+  it('refuses a language model with greedy decoding instead of loading it for nothing', async () => {
+    const opts = { modelPath: path.join(DEMO, 'model.onnx'), tokensPath: path.join(DEMO, 'tokens.txt'), lmPath: path.join(DEMO, 'lm.arpa.gz') };
+    await expect(CtcRecognizer.load({ ...opts, decoding: 'greedy' })).rejects.toThrow(/needs beam decoding/);
+  });
 });
 
 describe('parity with sherpa-onnx-node', () => {

@@ -23,10 +23,13 @@ export interface RecognizerOptions {
   executionProvider?: ExecutionProvider;
   /** onnxruntime intra-op threads (0 = its default). */
   numThreads?: number;
-  /** How finals are decoded; partials are always greedy (they are replaced within a second). */
+  /**
+   * How finals are decoded (default: 'beam' with a language model, else 'greedy');
+   * partials are always greedy (they are replaced within a second).
+   */
   decoding?: 'greedy' | 'beam';
   beamSize?: number;
-  /** ARPA token language model for beam decoding (see ngram-lm.ts). */
+  /** ARPA token language model, fused into beam decoding (see ngram-lm.ts). */
   lmPath?: string;
   lmWeight?: number;
   lmTokenBonus?: number;
@@ -58,6 +61,9 @@ export class CtcRecognizer {
   ) {}
 
   static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
+    if (opts.lmPath && opts.decoding === 'greedy') {
+      throw new Error(`a language model (${opts.lmPath}) needs beam decoding; greedy decoding cannot use one`);
+    }
     const tokens = parseTokens(await readFile(opts.tokensPath, 'utf8'));
     const provider = opts.executionProvider ?? 'cpu';
     const modelBytes = await readFile(opts.modelPath);
@@ -84,7 +90,7 @@ export class CtcRecognizer {
       opts.name ?? path.basename(path.dirname(opts.modelPath)),
       subsampling,
       meta.normalize_type ?? '',
-      opts.decoding ?? 'greedy',
+      opts.decoding ?? (opts.lmPath ? 'beam' : 'greedy'),
       opts.beamSize ?? DEFAULT_BEAM_DECODING.beamSize,
       opts.lmPath
         ? { lm: NgramLm.load(opts.lmPath), symbols: tokens.symbols, weight: opts.lmWeight ?? DEFAULT_BEAM_DECODING.lmWeight, tokenBonus: opts.lmTokenBonus ?? DEFAULT_BEAM_DECODING.lmTokenBonus }
