@@ -98,6 +98,10 @@ describe('batching', () => {
     console.log(describeWer('held-out synthetic, beam search + token LM (what the server sends as finals)', werOf(l), DEMO_MODEL_WER.heldoutLm));
     expect(werOf(b)).toBeLessThanOrEqual(werOf(g) + 0.02);
     expect(b.some((r, i) => r.text !== g[i].text)).toBe(true);
+    // Beam search times its tokens by forced alignment: where it agrees with greedy decoding, it times them alike.
+    const agreeing = b.flatMap((r, i) => (r.tokens.join(' ') === g[i].tokens.join(' ') ? [i] : []));
+    expect(agreeing.length).toBeGreaterThan(0);
+    for (const i of agreeing) expect(b[i].tokenTimesMs).toEqual(g[i].tokenTimesMs);
     expect(werOf(l)).toBeLessThan(werOf(g) - 0.05);
     expect(werOf(l)).toBeLessThan(DEMO_MODEL_WER.heldoutLm.bound);
     expect(p.map((r) => r.text)).toEqual(g.map((r) => r.text));

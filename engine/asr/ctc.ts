@@ -83,13 +83,30 @@ function logAdd(a: number, b: number): number {
   return m + Math.log1p(Math.exp(-Math.abs(a - b)));
 }
 
-interface Beam {
-  tokenIds: number[];
-  frames: number[];
-  tokenProbs: number[];
-  /** log P(prefix, path ends in blank) and log P(prefix, path ends in its last token) */
+/**
+ * A prefix in the search: a node of the trie of every prefix tried so far, so
+ * extending one is O(1) and the search allocates nothing per frame but the
+ * prefixes it has not seen before. Scores are log P(prefix, path ends in
+ * blank) and log P(prefix, path ends in its last token): `pBlank`/`pNonBlank`
+ * after the previous frame (valid while the prefix is in the beam), `nBlank`/
+ * `nNonBlank` being summed for this frame (valid when `frame` is this frame).
+ */
+interface Prefix {
+  parent: Prefix | null;
+  tokenId: number;
+  children: Map<number, Prefix> | undefined;
   pBlank: number;
   pNonBlank: number;
+  nBlank: number;
+  nNonBlank: number;
+  nTotal: number;
+  frame: number;
+  /** Fused LM score of each next token, computed on first use. */
+  lmNext: Float64Array | undefined;
+}
+
+function newPrefix(parent: Prefix | null, tokenId: number): Prefix {
+  return { parent, tokenId, children: undefined, pBlank: -Infinity, pNonBlank: -Infinity, nBlank: -Infinity, nNonBlank: -Infinity, nTotal: -Infinity, frame: -1, lmNext: undefined };
 }
 
 /** Shallow fusion of a token language model into prefix beam search. */
@@ -119,77 +136,143 @@ export function prefixBeamSearch(
   fusion?: LmFusion,
 ): CtcHypothesis {
   const lmScores = fusion ? fusionScorer(fusion, vocabSize) : undefined;
-  let beams = new Map<string, Beam>([['', { tokenIds: [], frames: [], tokenProbs: [], pBlank: 0, pNonBlank: -Infinity }]]);
+  const root = newPrefix(null, -1);
+  root.pBlank = 0;
+  let beams: Prefix[] = [root];
   for (let t = 0; t < numFrames; t++) {
     const row = offset + t * vocabSize;
-    const next = new Map<string, Beam>();
-    const get = (key: string, from: Beam, extend?: number): Beam => {
-      let b = next.get(key);
-      if (!b) {
-        b =
-          extend === undefined
-            ? { tokenIds: from.tokenIds, frames: from.frames, tokenProbs: from.tokenProbs, pBlank: -Infinity, pNonBlank: -Infinity }
-            : {
-                tokenIds: [...from.tokenIds, extend],
-                frames: [...from.frames, t],
-                tokenProbs: [...from.tokenProbs, Math.exp(logProbs[row + extend])],
-                pBlank: -Infinity,
-                pNonBlank: -Infinity,
-              };
-        next.set(key, b);
+    const next: Prefix[] = [];
+    const touch = (prefix: Prefix): Prefix => {
+      if (prefix.frame !== t) {
+        prefix.frame = t;
+        prefix.nBlank = -Infinity;
+        prefix.nNonBlank = -Infinity;
+        next.push(prefix);
       }
-      return b;
+      return prefix;
     };
-    for (const [key, beam] of beams) {
-      const total = logAdd(beam.pBlank, beam.pNonBlank);
-      const stay = get(key, beam);
-      stay.pBlank = logAdd(stay.pBlank, total + logProbs[row + blankId]);
-      const last = beam.tokenIds.length > 0 ? beam.tokenIds[beam.tokenIds.length - 1] : -1;
-      if (last >= 0) stay.pNonBlank = logAdd(stay.pNonBlank, beam.pNonBlank + logProbs[row + last]);
-      const lm = lmScores?.next(beam.tokenIds);
+    for (const prefix of beams) {
+      const total = logAdd(prefix.pBlank, prefix.pNonBlank);
+      const stay = touch(prefix);
+      stay.nBlank = logAdd(stay.nBlank, total + logProbs[row + blankId]);
+      const last = prefix.tokenId;
+      if (last >= 0) stay.nNonBlank = logAdd(stay.nNonBlank, prefix.pNonBlank + logProbs[row + last]);
+      const lm = lmScores?.next(prefix);
       for (let v = 0; v < vocabSize; v++) {
         if (v === blankId) continue;
         const lp = logProbs[row + v];
         if (lp < -20) continue; // negligible: keeps the search linear in practice
-        const ext = get(`${key},${v}`, beam, v);
+        prefix.children ??= new Map();
+        let child = prefix.children.get(v);
+        if (!child) {
+          child = newPrefix(prefix, v);
+          prefix.children.set(v, child);
+        }
+        const ext = touch(child);
         // A repeated token only extends the prefix across a blank.
-        ext.pNonBlank = logAdd(ext.pNonBlank, (v === last ? beam.pBlank : total) + lp + (lm ? lm[v] : 0));
+        ext.nNonBlank = logAdd(ext.nNonBlank, (v === last ? prefix.pBlank : total) + lp + (lm ? lm[v] : 0));
       }
     }
-    beams = new Map(
-      [...next.entries()]
-        .sort((a, b) => logAdd(b[1].pBlank, b[1].pNonBlank) - logAdd(a[1].pBlank, a[1].pNonBlank))
-        .slice(0, beamSize),
-    );
+    for (const p of next) p.nTotal = logAdd(p.nBlank, p.nNonBlank);
+    next.sort((a, b) => b.nTotal - a.nTotal);
+    beams = next.length > beamSize ? next.slice(0, beamSize) : next;
+    for (const p of beams) {
+      p.pBlank = p.nBlank;
+      p.pNonBlank = p.nNonBlank;
+    }
   }
-  let best = beams.values().next().value as Beam;
+  let best = beams[0];
   if (lmScores) {
-    const score = (b: Beam) => logAdd(b.pBlank, b.pNonBlank) + lmScores.end(b.tokenIds);
-    for (const b of beams.values()) if (score(b) > score(best)) best = b;
+    const final = (p: Prefix) => logAdd(p.pBlank, p.pNonBlank) + lmScores.end(p);
+    for (const p of beams) if (final(p) > final(best)) best = p;
   }
-  return { tokenIds: best.tokenIds, frames: best.frames, tokenProbs: best.tokenProbs };
+  const tokenIds: number[] = [];
+  for (let p: Prefix | null = best; p && p.parent; p = p.parent) tokenIds.push(p.tokenId);
+  return alignTokens(logProbs, offset, numFrames, vocabSize, blankId, tokenIds.reverse());
 }
 
-/** The fused LM score of every next token after a prefix, cached per LM context. */
+/**
+ * Times a token sequence by its best CTC path (Viterbi forced alignment):
+ * each token's frame is the first frame of its emission on that path, and its
+ * probability the posterior there. For the greedy sequence this is the greedy
+ * path itself, so beam search and greedy decoding time the same tokens alike.
+ */
+export function alignTokens(
+  logProbs: Float32Array,
+  offset: number,
+  numFrames: number,
+  vocabSize: number,
+  blankId: number,
+  tokenIds: number[],
+): CtcHypothesis {
+  const hyp: CtcHypothesis = { tokenIds, frames: [], tokenProbs: [] };
+  if (tokenIds.length === 0) return hyp;
+  // States: 2k is the blank before token k, 2k + 1 is token k, 2L the final blank.
+  const numStates = 2 * tokenIds.length + 1;
+  const label = (s: number) => (s % 2 === 0 ? blankId : tokenIds[(s - 1) / 2]);
+  const from = new Int32Array(numFrames * numStates).fill(-1);
+  let score = new Float64Array(numStates).fill(-Infinity);
+  score[0] = logProbs[offset + blankId];
+  score[1] = logProbs[offset + tokenIds[0]];
+  for (let t = 1; t < numFrames; t++) {
+    const row = offset + t * vocabSize;
+    const next = new Float64Array(numStates).fill(-Infinity);
+    for (let s = 0; s < numStates; s++) {
+      let best = score[s];
+      let prev = s;
+      if (s >= 1 && score[s - 1] > best) {
+        best = score[s - 1];
+        prev = s - 1;
+      }
+      // A token may follow the previous token directly unless they are the same.
+      if (s % 2 === 1 && s >= 3 && label(s) !== label(s - 2) && score[s - 2] > best) {
+        best = score[s - 2];
+        prev = s - 2;
+      }
+      if (best === -Infinity) continue;
+      next[s] = best + logProbs[row + label(s)];
+      from[t * numStates + s] = prev;
+    }
+    score = next;
+  }
+  let s = score[numStates - 1] >= score[numStates - 2] ? numStates - 1 : numStates - 2;
+  if (score[s] === -Infinity) throw new Error(`CTC alignment: ${tokenIds.length} tokens do not fit in ${numFrames} frames`);
+  const firstFrame = new Array<number>(tokenIds.length);
+  for (let t = numFrames - 1; t >= 0; t--) {
+    if (s % 2 === 1) firstFrame[(s - 1) / 2] = t;
+    if (t > 0) s = from[t * numStates + s];
+  }
+  for (let k = 0; k < tokenIds.length; k++) {
+    hyp.frames.push(firstFrame[k]);
+    hyp.tokenProbs.push(Math.exp(logProbs[offset + firstFrame[k] * vocabSize + tokenIds[k]]));
+  }
+  return hyp;
+}
+
+/** The fused LM score of every next token after a prefix, shared between prefixes with the same LM context. */
 function fusionScorer({ lm, symbols, weight, tokenBonus }: LmFusion, vocabSize: number) {
-  const cache = new Map<string, Float64Array>();
-  const context = (tokenIds: number[]): string[] => {
-    const kept = tokenIds.slice(Math.max(0, tokenIds.length - (lm.order - 1))).map((id) => symbols[id]);
+  const byContext = new Map<string, Float64Array>();
+  const context = (prefix: Prefix): string[] => {
+    const kept: string[] = [];
+    for (let p: Prefix | null = prefix; p && p.parent && kept.length < lm.order - 1; p = p.parent) kept.push(symbols[p.tokenId]);
+    kept.reverse();
     return kept.length < lm.order - 1 ? ['<s>', ...kept] : kept;
   };
   return {
-    next(tokenIds: number[]): Float64Array {
-      const ctx = context(tokenIds);
+    next(prefix: Prefix): Float64Array {
+      if (prefix.lmNext) return prefix.lmNext;
+      const ctx = context(prefix);
       const key = ctx.join(' ');
-      let scores = cache.get(key);
+      let scores = byContext.get(key);
       if (!scores) {
         scores = new Float64Array(vocabSize);
         for (let v = 0; v < vocabSize; v++) scores[v] = weight * lm.logProb(ctx, symbols[v]) + tokenBonus;
-        cache.set(key, scores);
+        byContext.set(key, scores);
       }
+      prefix.lmNext = scores;
       return scores;
     },
-    end: (tokenIds: number[]): number => weight * lm.logProb(context(tokenIds), '</s>'),
+    end: (prefix: Prefix): number => weight * lm.logProb(context(prefix), '</s>'),
   };
 }
 
