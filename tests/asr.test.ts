@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CtcRecognizer, lengthGroups } from '../engine/asr/recognizer.js';
+import { CtcRecognizer, DEFAULT_BEAM_DECODING, lengthGroups } from '../engine/asr/recognizer.js';
 import { corpusWer, wordErrorRate } from '../engine/asr/wer.js';
 import { PROJECT_ROOT, sharedPath } from './shared.js';
 import { readAudio16k, synthesize, type Voice } from './helpers/speech.js';
@@ -94,7 +94,7 @@ describe('batching', () => {
     // Partials decode greedily whatever the recognizer's decoding is.
     const p = await withLm.recognizeBatch(audio, audio.map(() => true));
     const werOf = (results: typeof g) => corpusWer(heldout.items.map((it, i) => ({ reference: it.text, hypothesis: results[i].text }))).wer;
-    console.log(`held-out WER greedy ${(werOf(g) * 100).toFixed(1)}%, prefix beam (8) ${(werOf(b) * 100).toFixed(1)}%`);
+    console.log(`held-out WER greedy ${(werOf(g) * 100).toFixed(1)}%, prefix beam (${DEFAULT_BEAM_DECODING.beamSize}) ${(werOf(b) * 100).toFixed(1)}%`);
     console.log(describeWer('held-out synthetic, beam search + token LM (what the server sends as finals)', werOf(l), DEMO_MODEL_WER.heldoutLm));
     expect(werOf(b)).toBeLessThanOrEqual(werOf(g) + 0.02);
     expect(b.some((r, i) => r.text !== g[i].text)).toBe(true);

@@ -3,7 +3,9 @@ NeMo CTC format: model.onnx (features [B, 80, T], features_length [B] ->
 log_probs [B, T', V]) with metadata vocab_size, subsampling_factor,
 normalize_type, plus tokens.txt ("<symbol> <id>" per line).
 
-usage: export.py [CHECKPOINT] [OUT_DIR]
+usage: export.py [CHECKPOINT[,CHECKPOINT...]] [OUT_DIR]
+Several checkpoints (comma-separated) are averaged weight by weight, which
+generalises a little better than any one of them (see the model's README).
 """
 import os
 import sys
@@ -17,12 +19,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main():
-    ckpt = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work", "ckpt.pt")
+    ckpts = (sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work", "ckpt.pt")).split(",")
     out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "models", "demo-en-ctc")
     os.makedirs(out_dir, exist_ok=True)
+    states = [torch.load(c, map_location="cpu", weights_only=False) for c in ckpts]
+    weights = {k: sum(s["model"][k] for s in states) / len(states) for k in states[0]["model"]}
+    steps = [s["step"] for s in states]
     model = DemoCtc()
-    state = torch.load(ckpt, map_location="cpu")
-    load_weights(model, state["model"])
+    load_weights(model, weights)
     model.eval()
 
     class Wrapper(torch.nn.Module):
@@ -50,19 +54,21 @@ def main():
         "model_type": "EncDecCTCModel",
         "model_author": "live-transcribe demo (tools/train-demo-model)",
         "comment": "Demo English char CTC model trained on Debian TTS voices only; see README.md",
-        "trained_steps": str(state["step"]),
+        "trained_steps": str(max(steps)),
     }
+    if len(steps) > 1:
+        meta["averaged_steps"] = ",".join(str(s) for s in steps)
     del m.metadata_props[:]
     for k, v in meta.items():
         e = m.metadata_props.add()
         e.key, e.value = k, v
     onnx.save(m, path)
     # Weights and step (no optimizer state: a third of the size) for train.py --resume elsewhere.
-    torch.save({"model": model.state_dict(), "step": state["step"]}, os.path.join(HERE, "checkpoint.pt"))
+    torch.save({"model": model.state_dict(), "step": max(steps)}, os.path.join(HERE, "checkpoint.pt"))
     with open(os.path.join(out_dir, "tokens.txt"), "w", encoding="utf-8") as f:
         for i, t in enumerate(TOKENS):
             f.write(f"{t} {i}\n")
-    print(f"exported step {state['step']} to {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
+    print(f"exported steps {','.join(map(str, steps))} to {path} ({os.path.getsize(path) / 1e6:.1f} MB)")
 
 
 if __name__ == "__main__":
