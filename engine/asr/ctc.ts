@@ -84,17 +84,20 @@ function logAdd(a: number, b: number): number {
 }
 
 /**
- * A prefix in the search: a node of the trie of every prefix tried so far, so
- * extending one is O(1) and the search allocates nothing per frame but the
- * prefixes it has not seen before. Scores are log P(prefix, path ends in
- * blank) and log P(prefix, path ends in its last token): `pBlank`/`pNonBlank`
- * after the previous frame (valid while the prefix is in the beam), `nBlank`/
- * `nNonBlank` being summed for this frame (valid when `frame` is this frame).
+ * A prefix in the search, linked to its parent, so extending one is O(1) and
+ * a prefix is its own identity (no token strings). Only the prefixes in the
+ * beam and their ancestors stay reachable between frames: the ones pruned die
+ * young, which keeps the garbage collector's old generation, and so the
+ * server's RSS, flat (a trie of every prefix tried grew it by tens of MiB). Scores are log P(prefix, path
+ * ends in blank) and log P(prefix, path ends in its last token): `pBlank`/
+ * `pNonBlank` after the previous frame (valid while the prefix is in the
+ * beam), `nBlank`/`nNonBlank` being summed for this frame (valid when
+ * `frame` is this frame).
  */
 interface Prefix {
+  id: number;
   parent: Prefix | null;
   tokenId: number;
-  children: Map<number, Prefix> | undefined;
   pBlank: number;
   pNonBlank: number;
   nBlank: number;
@@ -103,10 +106,6 @@ interface Prefix {
   frame: number;
   /** Fused LM score of each next token, computed on first use. */
   lmNext: Float64Array | undefined;
-}
-
-function newPrefix(parent: Prefix | null, tokenId: number): Prefix {
-  return { parent, tokenId, children: undefined, pBlank: -Infinity, pNonBlank: -Infinity, nBlank: -Infinity, nNonBlank: -Infinity, nTotal: -Infinity, frame: -1, lmNext: undefined };
 }
 
 /** Shallow fusion of a token language model into prefix beam search. */
@@ -136,12 +135,31 @@ export function prefixBeamSearch(
   fusion?: LmFusion,
 ): CtcHypothesis {
   const lmScores = fusion ? fusionScorer(fusion, vocabSize) : undefined;
+  let nextId = 0;
+  const newPrefix = (parent: Prefix | null, tokenId: number): Prefix => ({
+    id: nextId++,
+    parent,
+    tokenId,
+    pBlank: -Infinity,
+    pNonBlank: -Infinity,
+    nBlank: -Infinity,
+    nNonBlank: -Infinity,
+    nTotal: -Infinity,
+    frame: -1,
+    lmNext: undefined,
+  });
+  // A prefix's key among its parent's extensions: parent id and token.
+  const keyOf = (parentId: number, tokenId: number) => parentId * vocabSize + tokenId;
   const root = newPrefix(null, -1);
   root.pBlank = 0;
   let beams: Prefix[] = [root];
+  // The beam's prefixes and their ancestors by key: one node per token sequence,
+  // so an extension that is already one of them adds to it.
+  let known = new Map<number, Prefix>();
   for (let t = 0; t < numFrames; t++) {
     const row = offset + t * vocabSize;
     const next: Prefix[] = [];
+    const created = new Map<number, Prefix>();
     const touch = (prefix: Prefix): Prefix => {
       if (prefix.frame !== t) {
         prefix.frame = t;
@@ -162,11 +180,11 @@ export function prefixBeamSearch(
         if (v === blankId) continue;
         const lp = logProbs[row + v];
         if (lp < -20) continue; // negligible: keeps the search linear in practice
-        prefix.children ??= new Map();
-        let child = prefix.children.get(v);
+        const key = keyOf(prefix.id, v);
+        let child = known.get(key) ?? created.get(key);
         if (!child) {
           child = newPrefix(prefix, v);
-          prefix.children.set(v, child);
+          created.set(key, child);
         }
         const ext = touch(child);
         // A repeated token only extends the prefix across a blank.
@@ -176,9 +194,11 @@ export function prefixBeamSearch(
     for (const p of next) p.nTotal = logAdd(p.nBlank, p.nNonBlank);
     next.sort((a, b) => b.nTotal - a.nTotal);
     beams = next.length > beamSize ? next.slice(0, beamSize) : next;
+    known = new Map();
     for (const p of beams) {
       p.pBlank = p.nBlank;
       p.pNonBlank = p.nNonBlank;
+      for (let q: Prefix = p; q.parent && !known.has(keyOf(q.parent.id, q.tokenId)); q = q.parent) known.set(keyOf(q.parent.id, q.tokenId), q);
     }
   }
   let best = beams[0];
