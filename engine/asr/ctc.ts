@@ -88,11 +88,11 @@ function logAdd(a: number, b: number): number {
  * a prefix is its own identity (no token strings). Only the prefixes in the
  * beam and their ancestors stay reachable between frames: the ones pruned die
  * young, which keeps the garbage collector's old generation, and so the
- * server's RSS, flat (a trie of every prefix tried grew it by tens of MiB). Scores are log P(prefix, path
- * ends in blank) and log P(prefix, path ends in its last token): `pBlank`/
- * `pNonBlank` after the previous frame (valid while the prefix is in the
- * beam), `nBlank`/`nNonBlank` being summed for this frame (valid when
- * `frame` is this frame).
+ * server's RSS, flat (a trie of every prefix tried grew it by tens of MiB).
+ * Scores are log P(prefix, path ends in blank) and log P(prefix, path ends in
+ * its last token): `pBlank`/`pNonBlank` after the previous frame (valid while
+ * the prefix is in the beam), `nBlank`/`nNonBlank` being summed for this
+ * frame (valid when `frame` is this frame).
  */
 interface Prefix {
   id: number;
@@ -121,9 +121,9 @@ export interface LmFusion {
 
 /**
  * Prefix beam search, optionally with a language model. Keeps `beamSize`
- * prefixes; a prefix's time of each token is the frame where it was first
- * extended. With `fusion`, each new token adds weight * log P_lm(token |
- * prefix) + tokenBonus, and the end of the utterance adds the LM's </s>.
+ * prefixes; the best one's tokens are timed by `alignTokens`. With `fusion`,
+ * each new token adds weight * log P_lm(token | prefix) + tokenBonus, and the
+ * end of the utterance adds the LM's </s>.
  */
 export function prefixBeamSearch(
   logProbs: Float32Array,
