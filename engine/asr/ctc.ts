@@ -231,12 +231,14 @@ export function alignTokens(
   const numStates = 2 * tokenIds.length + 1;
   const label = (s: number) => (s % 2 === 0 ? blankId : tokenIds[(s - 1) / 2]);
   const from = new Int32Array(numFrames * numStates).fill(-1);
+  // Two score rows, swapped each frame: this frame's and the previous one's.
   let score = new Float64Array(numStates).fill(-Infinity);
+  let next = new Float64Array(numStates);
   score[0] = logProbs[offset + blankId];
   score[1] = logProbs[offset + tokenIds[0]];
   for (let t = 1; t < numFrames; t++) {
     const row = offset + t * vocabSize;
-    const next = new Float64Array(numStates).fill(-Infinity);
+    next.fill(-Infinity);
     for (let s = 0; s < numStates; s++) {
       let best = score[s];
       let prev = s;
@@ -253,7 +255,7 @@ export function alignTokens(
       next[s] = best + logProbs[row + label(s)];
       from[t * numStates + s] = prev;
     }
-    score = next;
+    [score, next] = [next, score];
   }
   let s = score[numStates - 1] >= score[numStates - 2] ? numStates - 1 : numStates - 2;
   if (score[s] === -Infinity) throw new Error(`CTC alignment: ${tokenIds.length} tokens do not fit in ${numFrames} frames`);
