@@ -59,6 +59,8 @@ export interface RunningServer {
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
   const model = resolveModel(cfg.model || undefined, { log });
   const lmPath = resolveLanguageModel(cfg.lm, model.modelPath, log);
+  const wordLmPath = resolveLanguageModel(cfg.wordLm, model.modelPath, log, 'word');
+  if (!lmPath && !wordLmPath) log('no language model: finals decode greedily');
   const recognizer = await CtcRecognizer.load({
     modelPath: model.modelPath,
     tokensPath: model.tokensPath,
@@ -69,6 +71,10 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     lmPath,
     lmWeight: cfg.lmWeight,
     lmTokenBonus: cfg.lmTokenBonus,
+    wordLmPath,
+    wordLmWeight: cfg.wordLmWeight,
+    wordBonus: cfg.wordBonus,
+    oovPenalty: cfg.oovPenalty,
   });
   const vad = await SileroVad.load(cfg.vadModel);
   log(`model ${model.name} (${model.source}: ${model.modelPath}), VAD Silero v${vad.version} (${cfg.vadModel})`);

@@ -24,6 +24,11 @@ export interface ServerConfig {
   lm: string;
   lmWeight: number;
   lmTokenBonus: number;
+  /** ARPA word LM for the finals' beam search (alone or with the token LM): a file, "auto" (words.arpa[.gz] beside the model) or "none". */
+  wordLm: string;
+  wordLmWeight: number;
+  wordBonus: number;
+  oovPenalty: number;
   beamSize: number;
   maxBatch: number;
   partialIntervalMs: number;
@@ -74,6 +79,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'lm', env: 'LM', flag: 'lm', help: 'token language model (ARPA, .gz too) for beam-search finals: file, auto (lm.arpa[.gz] beside the model) or none (greedy)' },
   { key: 'lmWeight', env: 'LM_WEIGHT', flag: 'lm-weight', help: "scale of the language model's scores against the acoustic ones" },
   { key: 'lmTokenBonus', env: 'LM_TOKEN_BONUS', flag: 'lm-token-bonus', help: 'score added per emitted token when a language model is used' },
+  { key: 'wordLm', env: 'WORD_LM', flag: 'word-lm', help: 'word language model (ARPA, .gz too; its 1-grams are the lexicon) for beam-search finals, with or without the token one: file, auto (words.arpa[.gz] beside the model) or none' },
+  { key: 'wordLmWeight', env: 'WORD_LM_WEIGHT', flag: 'word-lm-weight', help: "scale of the word language model's scores against the acoustic ones" },
+  { key: 'wordBonus', env: 'WORD_BONUS', flag: 'word-bonus', help: 'score added per completed word when a word language model is used' },
+  { key: 'oovPenalty', env: 'OOV_PENALTY', flag: 'oov-penalty', help: "score taken once from a word outside the word language model's lexicon" },
   { key: 'beamSize', env: 'BEAM_SIZE', flag: 'beam-size', help: 'prefixes kept by the beam search of finals' },
   { key: 'maxBatch', env: 'MAX_BATCH', flag: 'max-batch', help: 'most segments in one recognition call' },
   { key: 'partialIntervalMs', env: 'PARTIAL_INTERVAL_MS', flag: 'partial-interval-ms', help: 'audio between two partials of a segment' },
@@ -109,6 +118,10 @@ export const DEFAULT_CONFIG: ServerConfig = {
   lm: 'auto',
   lmWeight: DEFAULT_BEAM_DECODING.lmWeight,
   lmTokenBonus: DEFAULT_BEAM_DECODING.lmTokenBonus,
+  wordLm: 'auto',
+  wordLmWeight: DEFAULT_BEAM_DECODING.wordLmWeight,
+  wordBonus: DEFAULT_BEAM_DECODING.wordBonus,
+  oovPenalty: DEFAULT_BEAM_DECODING.oovPenalty,
   beamSize: DEFAULT_BEAM_DECODING.beamSize,
   maxBatch: 16,
   partialIntervalMs: 300,

@@ -84,33 +84,39 @@ describe('batching', () => {
     expect(c.text.length).toBeGreaterThan(0);
   });
 
-  it('prefix beam search is at least as accurate as greedy decoding, and its language model much more', async () => {
-    const load = (lmPath?: string) =>
-      CtcRecognizer.load({ modelPath: path.join(DEMO, 'model.onnx'), tokensPath: path.join(DEMO, 'tokens.txt'), numThreads: 1, decoding: 'beam', lmPath });
-    const [beam, withLm] = await Promise.all([load(), load(path.join(DEMO, 'lm.arpa.gz'))]);
+  it('prefix beam search is at least as accurate as greedy decoding, and its language models much more', async () => {
+    const load = (lmPath?: string, wordLmPath?: string) =>
+      CtcRecognizer.load({ modelPath: path.join(DEMO, 'model.onnx'), tokensPath: path.join(DEMO, 'tokens.txt'), numThreads: 1, decoding: 'beam', lmPath, wordLmPath });
+    const tokenLm = path.join(DEMO, 'lm.arpa.gz');
+    const [beam, withTokenLm, withLm] = await Promise.all([load(), load(tokenLm), load(tokenLm, path.join(DEMO, 'words.arpa.gz'))]);
     const g = await recognizer.recognizeBatch(audio);
     const b = await beam.recognizeBatch(audio);
+    const t = await withTokenLm.recognizeBatch(audio);
     const l = await withLm.recognizeBatch(audio);
     // Partials decode greedily whatever the recognizer's decoding is.
     const p = await withLm.recognizeBatch(audio, audio.map(() => true));
     const werOf = (results: typeof g) => corpusWer(heldout.items.map((it, i) => ({ reference: it.text, hypothesis: results[i].text }))).wer;
     console.log(`held-out WER greedy ${(werOf(g) * 100).toFixed(1)}%, prefix beam (${DEFAULT_BEAM_DECODING.beamSize}) ${(werOf(b) * 100).toFixed(1)}%`);
-    console.log(describeWer('held-out synthetic, beam search + token LM (what the server sends as finals)', werOf(l), DEMO_MODEL_WER.heldoutLm));
+    console.log(`held-out WER beam + token LM ${(werOf(t) * 100).toFixed(1)}%`);
+    console.log(describeWer('held-out synthetic, beam search + token and word LMs (what the server sends as finals)', werOf(l), DEMO_MODEL_WER.heldoutLm));
     expect(werOf(b)).toBeLessThanOrEqual(werOf(g) + 0.02);
     expect(b.some((r, i) => r.text !== g[i].text)).toBe(true);
     // Beam search times its tokens by forced alignment: where it agrees with greedy decoding, it times them alike.
     const agreeing = b.flatMap((r, i) => (r.tokens.join(' ') === g[i].tokens.join(' ') ? [i] : []));
     expect(agreeing.length).toBeGreaterThan(0);
     for (const i of agreeing) expect(b[i].tokenTimesMs).toEqual(g[i].tokenTimesMs);
-    expect(werOf(l)).toBeLessThan(werOf(g) - 0.05);
+    expect(werOf(t)).toBeLessThan(werOf(g) - 0.05);
+    expect(werOf(l)).toBeLessThan(werOf(t));
     expect(werOf(l)).toBeLessThan(DEMO_MODEL_WER.heldoutLm.bound);
     expect(p.map((r) => r.text)).toEqual(g.map((r) => r.text));
-    await Promise.all([beam.close(), withLm.close()]);
+    await Promise.all([beam.close(), withTokenLm.close(), withLm.close()]);
   });
 
-  it('refuses a language model with greedy decoding instead of loading it for nothing', async () => {
+  it('refuses a language model of either kind with greedy decoding instead of loading it for nothing', async () => {
     const opts = { modelPath: path.join(DEMO, 'model.onnx'), tokensPath: path.join(DEMO, 'tokens.txt'), lmPath: path.join(DEMO, 'lm.arpa.gz') };
     await expect(CtcRecognizer.load({ ...opts, decoding: 'greedy' })).rejects.toThrow(/needs beam decoding/);
+    const wordsOnly = { ...opts, lmPath: undefined, wordLmPath: path.join(DEMO, 'words.arpa.gz') };
+    await expect(CtcRecognizer.load({ ...wordsOnly, decoding: 'greedy' })).rejects.toThrow(/words\.arpa\.gz\) needs beam decoding/);
   });
 });
 

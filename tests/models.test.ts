@@ -303,7 +303,7 @@ describe('resolveLanguageModel', () => {
     expect(resolveLanguageModel('auto', path.join(bare, 'model.onnx'), (l) => lines.push(l))).toBe(path.join(bare, 'lm.arpa'));
     expect(lines).toEqual([
       `language model: ${path.join(DEMO_MODEL_DIR, 'lm.arpa.gz')} (beside the model)`,
-      'language model: none beside the model; finals decode greedily',
+      'language model: none beside the model',
       `language model: ${path.join(bare, 'lm.arpa')} (beside the model)`,
     ]);
   });
@@ -314,6 +314,18 @@ describe('resolveLanguageModel', () => {
     const named = path.join(DEMO_MODEL_DIR, 'lm.arpa.gz');
     expect(resolveLanguageModel(named, path.join(modelsDir, 'other', 'model.onnx'), () => {})).toBe(named);
     expect(() => resolveLanguageModel('/no/such/lm.arpa', demoModel, () => {})).toThrow('language model "/no/such/lm.arpa" does not exist (or use auto / none)');
+  });
+
+  it('finds a word LM (words.arpa or words.arpa.gz) beside the model for the word kind', () => {
+    const lines: string[] = [];
+    const demoModel = path.join(DEMO_MODEL_DIR, 'model.onnx');
+    expect(resolveLanguageModel('auto', demoModel, (l) => lines.push(l), 'word')).toBe(path.join(DEMO_MODEL_DIR, 'words.arpa.gz'));
+    const bare = path.join(modelsDir, 'no-word-lm');
+    mkdirSync(bare, { recursive: true });
+    writeFileSync(path.join(bare, 'lm.arpa'), '');
+    expect(resolveLanguageModel('auto', path.join(bare, 'model.onnx'), (l) => lines.push(l), 'word')).toBeUndefined();
+    expect(lines).toEqual([`word language model: ${path.join(DEMO_MODEL_DIR, 'words.arpa.gz')} (beside the model)`, 'word language model: none beside the model']);
+    expect(() => resolveLanguageModel('/no/such/words.arpa', demoModel, () => {}, 'word')).toThrow('word language model "/no/such/words.arpa" does not exist (or use auto / none)');
   });
 });
 

@@ -116,12 +116,12 @@ ngram 2=3
   });
 
   it('with an LM takes the token the LM expects where the acoustics hesitate', () => {
-    const hyp = prefixBeamSearch(logProbs, 0, 3, 3, 0, 4, { lm, symbols, weight: 1, tokenBonus: 0 });
+    const hyp = prefixBeamSearch(logProbs, 0, 3, 3, 0, 4, { symbols, tokens: { lm, weight: 1, tokenBonus: 0 } });
     expect(hyp.tokenIds).toEqual([1, 1]);
     expect(hyp.frames).toEqual([0, 2]);
   });
 
   it('a zero LM weight changes nothing', () => {
-    expect(prefixBeamSearch(logProbs, 0, 3, 3, 0, 4, { lm, symbols, weight: 0, tokenBonus: 0 }).tokenIds).toEqual([1, 2]);
+    expect(prefixBeamSearch(logProbs, 0, 3, 3, 0, 4, { symbols, tokens: { lm, weight: 0, tokenBonus: 0 } }).tokenIds).toEqual([1, 2]);
   });
 });

@@ -1,39 +1,12 @@
 /**
  * CTC decoding, pure: log-probabilities of one utterance in, token ids with
  * the output frame each was emitted at out. Greedy (best path) and prefix
- * beam search. Also the token table and the joining of word pieces into words.
+ * beam search (language-model scores from lm-fusion.ts). Also the joining of
+ * word pieces into words.
  */
 
-import type { NgramLm } from './ngram-lm.js';
-
-export interface TokenTable {
-  /** symbol by id */
-  symbols: string[];
-  blankId: number;
-}
-
-/** The word-boundary mark of SentencePiece vocabularies (U+2581). */
-export const WORD_BOUNDARY = '\u2581';
-
-/** Parses sherpa-onnx's tokens.txt: `<symbol> <id>` per line, with `<blk>` (or `<blank>` / `<eps>`). */
-export function parseTokens(text: string): TokenTable {
-  const symbols: string[] = [];
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.replace(/\r$/, '');
-    if (line.trim() === '') continue;
-    const cut = line.lastIndexOf(' ');
-    if (cut <= 0) throw new Error(`tokens.txt: bad line "${line}" (expected "<symbol> <id>")`);
-    const id = Number(line.slice(cut + 1));
-    if (!Number.isInteger(id) || id < 0) throw new Error(`tokens.txt: bad id in line "${line}"`);
-    symbols[id] = line.slice(0, cut);
-  }
-  for (let i = 0; i < symbols.length; i++) {
-    if (symbols[i] === undefined) throw new Error(`tokens.txt: id ${i} is missing`);
-  }
-  const blankId = ['<blk>', '<blank>', '<eps>'].map((s) => symbols.indexOf(s)).find((i) => i >= 0);
-  if (blankId === undefined) throw new Error('tokens.txt: no <blk>, <blank> or <eps> symbol');
-  return { symbols, blankId };
-}
+import { LmScorer, type LmFusion, type LmPrefix } from './lm-fusion.js';
+import { WORD_BOUNDARY, type TokenTable } from './tokens.js';
 
 export interface CtcHypothesis {
   tokenIds: number[];
@@ -94,36 +67,22 @@ function logAdd(a: number, b: number): number {
  * the prefix is in the beam), `nBlank`/`nNonBlank` being summed for this
  * frame (valid when `frame` is this frame).
  */
-interface Prefix {
+interface Prefix extends LmPrefix {
   id: number;
   parent: Prefix | null;
-  tokenId: number;
   pBlank: number;
   pNonBlank: number;
   nBlank: number;
   nNonBlank: number;
   nTotal: number;
   frame: number;
-  /** Fused LM score of each next token, computed on first use. */
-  lmNext: Float64Array | undefined;
-}
-
-/** Shallow fusion of a token language model into prefix beam search. */
-export interface LmFusion {
-  lm: NgramLm;
-  /** The LM's symbol for each token id (tokens.txt's symbols). */
-  symbols: readonly string[];
-  /** Scale of the LM's log-probabilities against the acoustic ones. */
-  weight: number;
-  /** Added for every token a prefix emits, against the LM's preference for short outputs. */
-  tokenBonus: number;
 }
 
 /**
- * Prefix beam search, optionally with a language model. Keeps `beamSize`
+ * Prefix beam search, optionally with language models. Keeps `beamSize`
  * prefixes; the best one's tokens are timed by `alignTokens`. With `fusion`,
- * each new token adds weight * log P_lm(token | prefix) + tokenBonus, and the
- * end of the utterance adds the LM's </s>.
+ * each new token adds its LM scores (lm-fusion.ts), and the end of the
+ * utterance the LMs' </s>.
  */
 export function prefixBeamSearch(
   logProbs: Float32Array,
@@ -134,7 +93,7 @@ export function prefixBeamSearch(
   beamSize: number,
   fusion?: LmFusion,
 ): CtcHypothesis {
-  const lmScores = fusion ? fusionScorer(fusion, vocabSize) : undefined;
+  const lmScores = fusion ? new LmScorer(fusion, vocabSize) : undefined;
   let nextId = 0;
   const newPrefix = (parent: Prefix | null, tokenId: number): Prefix => ({
     id: nextId++,
@@ -147,11 +106,14 @@ export function prefixBeamSearch(
     nTotal: -Infinity,
     frame: -1,
     lmNext: undefined,
+    lexNode: 0,
+    history: [],
   });
   // A prefix's key among its parent's extensions: parent id and token.
   const keyOf = (parentId: number, tokenId: number) => parentId * vocabSize + tokenId;
   const root = newPrefix(null, -1);
   root.pBlank = 0;
+  lmScores?.initRoot(root);
   let beams: Prefix[] = [root];
   // The beam's prefixes and their ancestors by key: one node per token sequence,
   // so an extension that is already one of them adds to it.
@@ -184,6 +146,7 @@ export function prefixBeamSearch(
         let child = known.get(key) ?? created.get(key);
         if (!child) {
           child = newPrefix(prefix, v);
+          lmScores?.initChild(prefix, child);
           created.set(key, child);
         }
         const ext = touch(child);
@@ -269,33 +232,6 @@ export function alignTokens(
     hyp.tokenProbs.push(Math.exp(logProbs[offset + firstFrame[k] * vocabSize + tokenIds[k]]));
   }
   return hyp;
-}
-
-/** The fused LM score of every next token after a prefix, shared between prefixes with the same LM context. */
-function fusionScorer({ lm, symbols, weight, tokenBonus }: LmFusion, vocabSize: number) {
-  const byContext = new Map<string, Float64Array>();
-  const context = (prefix: Prefix): string[] => {
-    const kept: string[] = [];
-    for (let p: Prefix | null = prefix; p && p.parent && kept.length < lm.order - 1; p = p.parent) kept.push(symbols[p.tokenId]);
-    kept.reverse();
-    return kept.length < lm.order - 1 ? ['<s>', ...kept] : kept;
-  };
-  return {
-    next(prefix: Prefix): Float64Array {
-      if (prefix.lmNext) return prefix.lmNext;
-      const ctx = context(prefix);
-      const key = ctx.join(' ');
-      let scores = byContext.get(key);
-      if (!scores) {
-        scores = new Float64Array(vocabSize);
-        for (let v = 0; v < vocabSize; v++) scores[v] = weight * lm.logProb(ctx, symbols[v]) + tokenBonus;
-        byContext.set(key, scores);
-      }
-      prefix.lmNext = scores;
-      return scores;
-    },
-    end: (prefix: Prefix): number => weight * lm.logProb(context(prefix), '</s>'),
-  };
 }
 
 export interface RecognizedWord {

@@ -1,16 +1,16 @@
 /**
- * A token n-gram language model read from an ARPA file (plain, or gzipped
- * when the name ends in .gz), over the acoustic model's own tokens: for a
- * character model, its characters with '▁' between words; for a BPE model,
- * its word pieces. Prefix beam search adds its scores to the acoustic ones
- * (shallow fusion), which turns near-miss spellings into words the model's
- * language has.
+ * An n-gram language model read from an ARPA file (plain, or gzipped when the
+ * name ends in .gz): over the acoustic model's own tokens (a token LM: for a
+ * character model its characters with '▁' between words, for a BPE model its
+ * word pieces) or over words (a word LM). lm-fusion.ts adds its scores to the
+ * acoustic ones in prefix beam search (shallow fusion), which turns near-miss
+ * spellings into words the LM's language has.
  */
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 
 const LN_10 = Math.log(10);
-/** log P of a token the model has never seen: ARPA's conventional -99 would swamp the acoustic score. */
+/** log P of a symbol the model has never seen: ARPA's conventional -99 would swamp the acoustic score. */
 const UNKNOWN_TOKEN_LOG_PROB = -10 * LN_10;
 
 /**
@@ -100,6 +100,11 @@ export class NgramLm {
     const order = declared.length - 1;
     if (order < 1) throw new Error('no "\\data\\" section with ngram counts: not an ARPA file');
     return new NgramLm(order, symbolIds, children, Float32Array.from(logProbs), Float32Array.from(logBackoffs));
+  }
+
+  /** Its 1-grams' symbols. */
+  vocabulary(): string[] {
+    return [...this.symbolIds.keys()];
   }
 
   /**

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { ort } from '../onnx-runtime.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
-import { greedyDecode, joinWords, parseTokens, prefixBeamSearch, type LmFusion, type RecognizedWord, type TokenTable } from './ctc.js';
+import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord } from './ctc.js';
+import { parseTokens, type TokenTable } from './tokens.js';
+import { lexiconOf, type LmFusion } from './lm-fusion.js';
 import { NgramLm } from './ngram-lm.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
@@ -24,7 +26,7 @@ export interface RecognizerOptions {
   /** onnxruntime intra-op threads (0 = its default). */
   numThreads?: number;
   /**
-   * How finals are decoded (default: 'beam' with a language model, else 'greedy');
+   * How finals are decoded (default: 'beam' with a language model of either kind, else 'greedy');
    * partials are always greedy (they are replaced within a second).
    */
   decoding?: 'greedy' | 'beam';
@@ -33,6 +35,11 @@ export interface RecognizerOptions {
   lmPath?: string;
   lmWeight?: number;
   lmTokenBonus?: number;
+  /** ARPA word language model for beam decoding, alone or with the token one; its 1-grams are the lexicon (see lm-fusion.ts). */
+  wordLmPath?: string;
+  wordLmWeight?: number;
+  wordBonus?: number;
+  oovPenalty?: number;
 }
 
 export interface RecognitionResult {
@@ -45,9 +52,10 @@ export interface RecognitionResult {
 
 /**
  * Tuned on the first half of the demo model's held-out set (models/demo-en-ctc/README.md):
- * 16 prefixes gain ~1 WER point over 8 and cost ~20 ms per final utterance.
+ * 16 prefixes gain ~1 WER point over 8; the word LM ~2 more; together they cost
+ * ~30 ms per final utterance.
  */
-export const DEFAULT_BEAM_DECODING = { beamSize: 16, lmWeight: 1.5, lmTokenBonus: 2 };
+export const DEFAULT_BEAM_DECODING = { beamSize: 16, lmWeight: 1.5, lmTokenBonus: 2, wordLmWeight: 1, wordBonus: 2, oovPenalty: 10 };
 
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
@@ -64,8 +72,9 @@ export class CtcRecognizer {
   ) {}
 
   static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
-    if (opts.lmPath && opts.decoding === 'greedy') {
-      throw new Error(`a language model (${opts.lmPath}) needs beam decoding; greedy decoding cannot use one`);
+    const lmPaths = [opts.lmPath, opts.wordLmPath].filter(Boolean);
+    if (lmPaths.length > 0 && opts.decoding === 'greedy') {
+      throw new Error(`a language model (${lmPaths.join(', ')}) needs beam decoding; greedy decoding cannot use one`);
     }
     const tokens = parseTokens(await readFile(opts.tokensPath, 'utf8'));
     const provider = opts.executionProvider ?? 'cpu';
@@ -93,11 +102,9 @@ export class CtcRecognizer {
       opts.name ?? path.basename(path.dirname(opts.modelPath)),
       subsampling,
       meta.normalize_type ?? '',
-      opts.decoding ?? (opts.lmPath ? 'beam' : 'greedy'),
+      opts.decoding ?? (lmPaths.length > 0 ? 'beam' : 'greedy'),
       opts.beamSize ?? DEFAULT_BEAM_DECODING.beamSize,
-      opts.lmPath
-        ? { lm: NgramLm.load(opts.lmPath), symbols: tokens.symbols, weight: opts.lmWeight ?? DEFAULT_BEAM_DECODING.lmWeight, tokenBonus: opts.lmTokenBonus ?? DEFAULT_BEAM_DECODING.lmTokenBonus }
-        : undefined,
+      lmPaths.length > 0 ? lmFusion(opts, tokens) : undefined,
     );
   }
 
@@ -169,6 +176,22 @@ export class CtcRecognizer {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+function lmFusion(opts: RecognizerOptions, tokens: TokenTable): LmFusion {
+  const d = DEFAULT_BEAM_DECODING;
+  const wordLm = opts.wordLmPath ? NgramLm.load(opts.wordLmPath) : undefined;
+  return {
+    symbols: tokens.symbols,
+    tokens: opts.lmPath ? { lm: NgramLm.load(opts.lmPath), weight: opts.lmWeight ?? d.lmWeight, tokenBonus: opts.lmTokenBonus ?? d.lmTokenBonus } : undefined,
+    words: wordLm && {
+      lm: wordLm,
+      lexicon: lexiconOf(wordLm),
+      weight: opts.wordLmWeight ?? d.wordLmWeight,
+      wordBonus: opts.wordBonus ?? d.wordBonus,
+      oovPenalty: opts.oovPenalty ?? d.oovPenalty,
+    },
+  };
 }
 
 /** Padding may add at most this share of real frames to a model call. */

@@ -42,22 +42,26 @@ function findProjectRoot(): string {
 
 export const DEMO_MODEL_DIR = path.join(findProjectRoot(), 'models', 'demo-en-ctc');
 
-const LM_FILES = ['lm.arpa', 'lm.arpa.gz'];
+/** A language model over the model's tokens, or over words (lm-fusion.ts). */
+export type LmKind = 'token' | 'word';
+const LM_FILES: Record<LmKind, string[]> = { token: ['lm.arpa', 'lm.arpa.gz'], word: ['words.arpa', 'words.arpa.gz'] };
 
 /**
- * The token language model for `spec`: a file, "none", or "auto" (an
- * lm.arpa or lm.arpa.gz in the model's folder, which only a model's own
- * trainer can make: its tokens must be the model's). undefined: no LM.
+ * The language model of `kind` for `spec`: a file, "none", or "auto" (for
+ * tokens lm.arpa or lm.arpa.gz, for words words.arpa or words.arpa.gz, in
+ * the model's folder; a token LM only a model's own trainer can make: its
+ * tokens must be the model's). undefined: no LM.
  */
-export function resolveLanguageModel(spec: string, modelPath: string, log: (line: string) => void = console.error): string | undefined {
+export function resolveLanguageModel(spec: string, modelPath: string, log: (line: string) => void = console.error, kind: LmKind = 'token'): string | undefined {
+  const what = kind === 'token' ? 'language model' : 'word language model';
   if (spec === 'none') return undefined;
   if (spec !== 'auto') {
-    if (!existsSync(spec)) throw new Error(`language model "${spec}" does not exist (or use auto / none)`);
-    log(`language model: ${spec} (given)`);
+    if (!existsSync(spec)) throw new Error(`${what} "${spec}" does not exist (or use auto / none)`);
+    log(`${what}: ${spec} (given)`);
     return spec;
   }
-  const found = LM_FILES.map((f) => path.join(path.dirname(modelPath), f)).find((f) => existsSync(f));
-  log(found ? `language model: ${found} (beside the model)` : 'language model: none beside the model; finals decode greedily');
+  const found = LM_FILES[kind].map((f) => path.join(path.dirname(modelPath), f)).find((f) => existsSync(f));
+  log(found ? `${what}: ${found} (beside the model)` : `${what}: none beside the model`);
   return found;
 }
 

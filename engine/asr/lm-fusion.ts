@@ -1,0 +1,217 @@
+/**
+ * Language-model scores for prefix beam search (shallow fusion): a token
+ * n-gram LM scores every token a prefix emits, a word n-gram LM every word it
+ * completes; either or both. The word LM's vocabulary is also a lexicon: a
+ * word that leaves it pays a penalty as soon as its spelling does, so
+ * non-words lose their place in the beam early instead of at their last
+ * letter. A token LM must share the acoustic model's tokens; a word LM works
+ * with any model whose tokens spell words (characters or word pieces).
+ * Pure: owns the scoring, not the search (ctc.ts).
+ */
+import { WORD_BOUNDARY } from './tokens.js';
+import type { NgramLm } from './ngram-lm.js';
+
+export interface LmFusion {
+  /** The acoustic model's symbol for each token id (tokens.txt's). */
+  symbols: readonly string[];
+  tokens?: TokenLmFusion;
+  words?: WordLmFusion;
+}
+
+/** A token n-gram LM over the acoustic model's own tokens. */
+export interface TokenLmFusion {
+  lm: NgramLm;
+  /** Scale of the LM's log-probabilities against the acoustic ones. */
+  weight: number;
+  /** Added for every token a prefix emits, against the LM's preference for short outputs. */
+  tokenBonus: number;
+}
+
+/** A word n-gram LM whose 1-grams are the lexicon. */
+export interface WordLmFusion {
+  lm: NgramLm;
+  lexicon: Lexicon;
+  weight: number;
+  /** Added for every word a prefix completes. */
+  wordBonus: number;
+  /** Taken once from a word outside the lexicon (log domain, >= 0). */
+  oovPenalty: number;
+}
+
+/** What the scorer reads and keeps on a beam-search prefix. */
+export interface LmPrefix {
+  parent: LmPrefix | null;
+  tokenId: number;
+  /** Fused score of each next token, computed on first use. */
+  lmNext: Float64Array | undefined;
+  /** Lexicon node of the word being spelt; OFF_LEXICON once it left the lexicon. */
+  lexNode: number;
+  /** The completed words the word LM conditions on, oldest first, from <s>. */
+  history: readonly string[];
+}
+
+const OFF_LEXICON = -1;
+/** The word LM's word for any word outside the lexicon (unseen: scored by backoff to the LM's floor). */
+const UNKNOWN_WORD = '<unk>';
+
+/** Words as a character trie: node 0 is the empty word. */
+export class Lexicon {
+  private readonly children = new Map<number, number>();
+  private readonly wordEnds: boolean[] = [false];
+
+  constructor(words: Iterable<string>) {
+    for (const word of words) {
+      let node = 0;
+      for (let i = 0; i < word.length; i++) {
+        const key = Lexicon.key(node, word.charCodeAt(i));
+        let child = this.children.get(key);
+        if (child === undefined) {
+          child = this.wordEnds.length;
+          this.wordEnds.push(false);
+          this.children.set(key, child);
+        }
+        node = child;
+      }
+      this.wordEnds[node] = true;
+    }
+  }
+
+  get size(): number {
+    return this.wordEnds.filter(Boolean).length;
+  }
+
+  /** The node after spelling `text` from `node`, or OFF_LEXICON if no word goes that way. */
+  walk(node: number, text: string): number {
+    for (let i = 0; i < text.length && node !== OFF_LEXICON; i++) node = this.children.get(Lexicon.key(node, text.charCodeAt(i))) ?? OFF_LEXICON;
+    return node;
+  }
+
+  isWord(node: number): boolean {
+    return node !== OFF_LEXICON && this.wordEnds[node];
+  }
+
+  private static key(node: number, charCode: number): number {
+    return node * 65536 + charCode;
+  }
+}
+
+/** Lexicon of a word LM: its 1-grams less the sentence marks. */
+export function lexiconOf(wordLm: NgramLm): Lexicon {
+  return new Lexicon(wordLm.vocabulary().filter((w) => w !== '<s>' && w !== '</s>' && w !== UNKNOWN_WORD));
+}
+
+/** One utterance's scorer: caches token-LM scores by context, shared between prefixes. */
+export class LmScorer {
+  private readonly byContext = new Map<string, Float64Array>();
+  private readonly noTokenLm: Float64Array;
+
+  constructor(
+    private readonly fusion: LmFusion,
+    private readonly vocabSize: number,
+  ) {
+    this.noTokenLm = new Float64Array(vocabSize);
+  }
+
+  initRoot(root: LmPrefix): void {
+    root.lexNode = 0;
+    root.history = ['<s>'];
+  }
+
+  /** Sets a new prefix's word state from its parent's. */
+  initChild(parent: LmPrefix, child: LmPrefix): void {
+    child.lexNode = 0;
+    child.history = parent.history;
+    const words = this.fusion.words;
+    if (!words) return;
+    const sym = this.fusion.symbols[child.tokenId];
+    if (sym.startsWith(WORD_BOUNDARY)) {
+      const word = currentWord(parent, this.fusion.symbols);
+      if (word !== '') child.history = [...parent.history, this.wordLmSymbol(parent, word)].slice(-Math.max(1, words.lm.order - 1));
+      child.lexNode = words.lexicon.walk(0, sym.slice(WORD_BOUNDARY.length));
+    } else {
+      child.lexNode = parent.lexNode === OFF_LEXICON ? OFF_LEXICON : words.lexicon.walk(parent.lexNode, sym);
+    }
+  }
+
+  /** Fused score of every next token after `prefix`. */
+  next(prefix: LmPrefix): Float64Array {
+    if (prefix.lmNext) return prefix.lmNext;
+    const { symbols, words } = this.fusion;
+    const shared = this.tokenScores(prefix);
+    if (!words) return (prefix.lmNext = shared);
+    const scores = Float64Array.from(shared);
+    let completion: number | undefined;
+    for (let v = 0; v < this.vocabSize; v++) {
+      const sym = symbols[v];
+      if (sym.startsWith(WORD_BOUNDARY)) {
+        completion ??= this.completionScore(prefix);
+        scores[v] += completion + (words.lexicon.walk(0, sym.slice(WORD_BOUNDARY.length)) === OFF_LEXICON ? -words.oovPenalty : 0);
+      } else if (prefix.lexNode !== OFF_LEXICON && words.lexicon.walk(prefix.lexNode, sym) === OFF_LEXICON) {
+        scores[v] -= words.oovPenalty;
+      }
+    }
+    return (prefix.lmNext = scores);
+  }
+
+  /** Score of ending the utterance after `prefix`. */
+  end(prefix: LmPrefix): number {
+    const { tokens, words } = this.fusion;
+    let score = tokens ? tokens.weight * tokens.lm.logProb(this.tokenContext(prefix, tokens.lm), '</s>') : 0;
+    if (words) {
+      const word = currentWord(prefix, this.fusion.symbols);
+      const history = word === '' ? prefix.history : [...prefix.history, this.wordLmSymbol(prefix, word)];
+      score += this.completionScore(prefix) + words.weight * words.lm.logProb(history, '</s>');
+    }
+    return score;
+  }
+
+  /** The token LM's score of every next token (shared by prefixes with the same context; zeros without one). */
+  private tokenScores(prefix: LmPrefix): Float64Array {
+    const { tokens, symbols } = this.fusion;
+    if (!tokens) return this.noTokenLm;
+    const ctx = this.tokenContext(prefix, tokens.lm);
+    const key = ctx.join(' ');
+    let scores = this.byContext.get(key);
+    if (!scores) {
+      scores = new Float64Array(this.vocabSize);
+      for (let v = 0; v < this.vocabSize; v++) scores[v] = tokens.weight * tokens.lm.logProb(ctx, symbols[v]) + tokens.tokenBonus;
+      this.byContext.set(key, scores);
+    }
+    return scores;
+  }
+
+  /** Word LM score of completing the word `prefix` is spelling (0 if it spells none). */
+  private completionScore(prefix: LmPrefix): number {
+    const words = this.fusion.words!;
+    const word = currentWord(prefix, this.fusion.symbols);
+    if (word === '') return 0;
+    const inLexicon = words.lexicon.isWord(prefix.lexNode);
+    // A word whose spelling left the lexicon paid the penalty when it did; a
+    // prefix of lexicon words that is no word itself pays it now. Either is
+    // <unk> to the word LM, which scores it at its floor (NgramLm's unknown).
+    const penalty = inLexicon || prefix.lexNode === OFF_LEXICON ? 0 : words.oovPenalty;
+    return words.weight * words.lm.logProb(prefix.history, this.wordLmSymbol(prefix, word)) + words.wordBonus - penalty;
+  }
+
+  private wordLmSymbol(prefix: LmPrefix, word: string): string {
+    return this.fusion.words!.lexicon.isWord(prefix.lexNode) ? word : UNKNOWN_WORD;
+  }
+
+  private tokenContext(prefix: LmPrefix, lm: NgramLm): string[] {
+    const kept: string[] = [];
+    for (let p: LmPrefix | null = prefix; p && p.parent && kept.length < lm.order - 1; p = p.parent) kept.push(this.fusion.symbols[p.tokenId]);
+    kept.reverse();
+    return kept.length < lm.order - 1 ? ['<s>', ...kept] : kept;
+  }
+}
+
+/** The text of the word `prefix` ends in: its tokens back to the last one that starts a word. */
+function currentWord(prefix: LmPrefix, symbols: readonly string[]): string {
+  let word = '';
+  for (let p: LmPrefix | null = prefix; p && p.parent; p = p.parent) {
+    const sym = symbols[p.tokenId];
+    if (sym.startsWith(WORD_BOUNDARY)) return sym.slice(WORD_BOUNDARY.length) + word;
+    word = sym + word;
+  }
+  return word;
+}
