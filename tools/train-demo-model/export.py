@@ -25,7 +25,11 @@ def main():
     states = [torch.load(c, map_location="cpu", weights_only=False) for c in ckpts]
     weights = {k: sum(s["model"][k] for s in states) / len(states) for k in states[0]["model"]}
     steps = [s["step"] for s in states]
-    model = DemoCtc()
+    sizes = {str(s.get("size", {})) for s in states}
+    if len(sizes) > 1:
+        sys.exit(f"cannot average checkpoints of different model sizes: {sizes}")
+    size = states[0].get("size", {})
+    model = DemoCtc(**size)
     load_weights(model, weights)
     model.eval()
 
@@ -64,7 +68,7 @@ def main():
         e.key, e.value = k, v
     onnx.save(m, path)
     # Weights and step (no optimizer state: a third of the size) for train.py --resume elsewhere.
-    torch.save({"model": model.state_dict(), "step": max(steps)}, os.path.join(HERE, "checkpoint.pt"))
+    torch.save({"model": model.state_dict(), "size": size, "step": max(steps)}, os.path.join(HERE, "checkpoint.pt"))
     with open(os.path.join(out_dir, "tokens.txt"), "w", encoding="utf-8") as f:
         for i, t in enumerate(TOKENS):
             f.write(f"{t} {i}\n")

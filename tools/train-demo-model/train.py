@@ -136,12 +136,15 @@ def main():
     ap.add_argument("--batch-frames", type=int, default=4000, help="input frames per batch, padding included")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval", action="store_true", help="only print the checkpoint's greedy WER on every held-out utterance")
+    ap.add_argument("--d", type=int, default=256, help="convolution channels (a new model only: a resumed one keeps its size)")
+    ap.add_argument("--hidden", type=int, default=128, help="GRU units per direction (a new model only)")
+    ap.add_argument("--gru-layers", type=int, default=2, help="bidirectional GRU layers (a new model only)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     device = torch.device(args.device)
     if args.eval:
-        model = DemoCtc()
         state = torch.load(os.path.join(WORK, "ckpt.pt"), map_location="cpu", weights_only=False)
+        model = DemoCtc(**state.get("size", {}))
         load_weights(model, state["model"])
         w, examples = evaluate(model.to(device), load_heldout(limit=None), device)
         print(f"step {state['step']}: held-out WER {w * 100:.1f}%")
@@ -164,22 +167,24 @@ def main():
 
     load_new_shards()
     heldout = load_heldout()
-    model = DemoCtc(dropout=0.1 if args.regularize else 0.0)
-    print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters", flush=True)
-    step, opt_state = 0, None
+    step, opt_state, state = 0, None, None
     ckpt = os.path.join(WORK, "ckpt.pt")
     if args.resume and not os.path.exists(ckpt) and os.path.exists(COMMITTED_CKPT):
         # A fresh machine: go on from the weights export.py committed (the optimizer starts afresh).
         state = torch.load(COMMITTED_CKPT, map_location="cpu", weights_only=False)
-        load_weights(model, state["model"])
         step = state["step"]
         print(f"resumed from {COMMITTED_CKPT} at step {step} (fresh optimizer)", flush=True)
     elif args.resume and os.path.exists(ckpt):
         state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        load_weights(model, state["model"])
         opt_state, step = state["opt"], state["step"]
         rng.setstate(state["rng"])
         print(f"resumed at step {step}", flush=True)
+    # Checkpoints from before sizes were recorded are all the default size.
+    size = state.get("size", {}) if state else {"d": args.d, "hidden": args.hidden, "gru_layers": args.gru_layers}
+    model = DemoCtc(**size, dropout=0.1 if args.regularize else 0.0)
+    if state:
+        load_weights(model, state["model"])
+    print(f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters {size or '(default size)'}", flush=True)
     model.to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-3)
     if opt_state:
@@ -191,7 +196,7 @@ def main():
         return (time.time() - started) / args.seconds if args.seconds else step / args.steps
 
     def save():
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
+        torch.save({"model": model.state_dict(), "size": size, "opt": opt.state_dict(), "step": step, "rng": rng.getstate()}, ckpt + ".tmp")
         os.replace(ckpt + ".tmp", ckpt)
 
     t0, losses = time.time(), []
