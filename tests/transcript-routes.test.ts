@@ -236,7 +236,7 @@ describe('body size', () => {
     const res = await fetch(`${server.base}/v1/transcripts/big-3`, {
       method: 'PUT',
       headers: { 'x-test-owner': 'gina' },
-      body: chunkedBody(200, 64 * 1024), // 12.5 MiB if it were all read
+      body: chunkedBody(200, 64 * 1024), // 12.5 MiB: read and dropped past the limit, then answered
       duplex: 'half',
     } as RequestInit);
     await expectError(res, 413, 'payload_too_large');

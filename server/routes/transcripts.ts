@@ -11,13 +11,15 @@
  * ever touches that owner's transcripts: another owner's transcript answers
  * 404 exactly like a missing one, so ids reveal nothing. Bodies that are not
  * well-formed envelopes (plaintext included) are refused with 400, bodies over
- * the limit with 413 while they stream in. Errors are JSON `{code, message}`.
+ * the limit with 413 once they end (or are cut off at DRAIN_LIMIT_FACTOR times it). Errors are JSON `{code, message}`.
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { EnvelopeError, isValidTranscriptId, parseEnvelope, TRANSCRIPT_ID_PATTERN } from '../../protocol/envelope.js';
 import type { TranscriptInfo, TranscriptStore } from '../store/transcript-store.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** A body over the limit is read (and dropped) up to this many times the limit before the connection is cut. */
+const DRAIN_LIMIT_FACTOR = 4;
 
 export type GetOwner = (req: HttpRequest, res: HttpResponse) => string | null;
 
@@ -62,13 +64,20 @@ export function registerTranscriptRoutes(app: TemplatedApp, store: TranscriptSto
     if (!isValidTranscriptId(id)) return exchange.reply(badId(id), true);
     if (contentLength !== '' && Number(contentLength) > maxBodyBytes) return exchange.reply(tooLarge(maxBodyBytes), true);
 
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let received = 0;
     res.onData((chunk, isLast) => {
-      if (!exchange.open) return; // already answered 413; the rest of the body is ignored
+      if (!exchange.open) return;
       received += chunk.byteLength;
-      // Chunked bodies carry no length up front, so the limit is also checked as bytes arrive.
-      if (received > maxBodyBytes) return exchange.reply(tooLarge(maxBodyBytes), true);
+      // Chunked bodies carry no length up front, so the limit is checked as bytes arrive.
+      // Past it the body is read and dropped until it ends, and only then answered: closing
+      // on unread bytes resets the connection, and the client would see that, not the 413.
+      // A body that goes on past the drain limit is cut off.
+      if (received > maxBodyBytes) {
+        chunks = [];
+        if (isLast || received > DRAIN_LIMIT_FACTOR * maxBodyBytes) exchange.reply(tooLarge(maxBodyBytes), !isLast);
+        return;
+      }
       // uWS neuters the chunk when this callback returns: copy it.
       chunks.push(Buffer.from(new Uint8Array(chunk)));
       if (isLast) exchange.run(() => putTranscript(store, owner, id, Buffer.concat(chunks)));
