@@ -68,6 +68,7 @@ describe('NgramLm', () => {
     expect(() => NgramLm.load(path.join(tmp, 'bad.arpa'))).toThrow(/bad\.arpa: ARPA line 13: expected "logprob 2 token\(s\) \[backoff\]"/);
     expect(() => NgramLm.parseArpa('hello world\n')).toThrow(/not an ARPA file/);
     expect(() => NgramLm.parseArpa(TINY_ARPA.replace('-0.3\ta b', '-0.3\ta c'))).toThrow(/line 13: token "c" is not among the 1-grams/);
+    expect(() => NgramLm.parseArpa(TINY_ARPA.replace('-0.7\tb\t-0.1', '-0.7\ta\t-0.1'))).toThrow(/line 9: 1-gram "a" is listed twice/);
   });
 
   it("the shipped demo LM's next-token distributions sum to one", () => {

@@ -46,20 +46,17 @@ export class NgramLm {
     const children = new Map<number, number>();
     const logProbs: number[] = [];
     const logBackoffs: number[] = [];
-    const unigramLines: string[][] = [];
     const declared: number[] = [];
     let section = 0; // 0: header, n: inside \n-grams:
     const push = (fields: string[], n: number): void => {
       logProbs.push(Number(fields[0]) * LN_10);
       logBackoffs.push(fields.length === n + 2 ? Number(fields[n + 1]) * LN_10 : 0);
     };
-    // Unigram entries take indices 0..vocab-1, known once their section ends.
-    const closeUnigrams = (): void => {
-      if (symbolIds.size > 0) return;
-      for (const f of unigramLines) {
-        symbolIds.set(f[1], symbolIds.size);
-        push(f, 1);
-      }
+    // Unigrams come first, so their entries are 0..vocab-1: a symbol's id is its entry.
+    const addUnigram = (fields: string[], lineNo: number): void => {
+      if (symbolIds.has(fields[1])) throw new Error(`ARPA line ${lineNo}: 1-gram "${fields[1]}" is listed twice`);
+      symbolIds.set(fields[1], symbolIds.size);
+      push(fields, 1);
     };
     const addEntry = (fields: string[], lineNo: number): void => {
       const e = walk(symbolIds, children, fields.slice(1, section));
@@ -81,7 +78,6 @@ export class NgramLm {
       const header = /^\\(\d+)-grams:$/.exec(line);
       if (header) {
         section = Number(header[1]);
-        if (section > 1) closeUnigrams();
         continue;
       }
       if (section === 0) {
@@ -93,10 +89,9 @@ export class NgramLm {
       if (!Number.isFinite(Number(fields[0])) || (fields.length !== section + 1 && fields.length !== section + 2)) {
         throw new Error(`ARPA line ${lineNo}: expected "logprob ${section} token(s) [backoff]", got "${line}"`);
       }
-      if (section === 1) unigramLines.push(fields);
+      if (section === 1) addUnigram(fields, lineNo);
       else addEntry(fields, lineNo);
     }
-    closeUnigrams();
     const order = declared.length - 1;
     if (order < 1) throw new Error('no "\\data\\" section with ngram counts: not an ARPA file');
     return new NgramLm(order, symbolIds, children, Float32Array.from(logProbs), Float32Array.from(logBackoffs));
