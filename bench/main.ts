@@ -2,7 +2,7 @@
  * Benchmark entry point: `npm run bench -- <scenario> [--option value ...]`.
  * Owns the scenario list, option parsing (every option has a default, unknown
  * ones are refused) and saving each run's results (lib/report.ts).
- * `fbank` and `diarization` are standalone scripts that print only.
+ * `fbank`, `diarization` and `heldout` are standalone scripts that print only.
  */
 import { benchDecode } from './decode.js';
 import { benchHttp } from './http.js';
@@ -73,10 +73,11 @@ const SCENARIOS: Record<string, Scenario> = {
 const SCRIPTS: Record<string, { about: string; load: () => Promise<unknown> }> = {
   fbank: { about: 'filterbank and FFT speed (prints only)', load: () => import('./fbank.js') },
   diarization: { about: 'diarization DER and cost (prints only; options --step-ms=, --latency-ms=, --no-cost)', load: () => import('./diarization.js') },
+  heldout: { about: "the demo model's held-out WER by decoding (prints only; option --dir=; needs synth.py heldout 300 first)", load: () => import('./heldout.js') },
 };
 
 function usage(): string {
-  const lines = ['usage: npm run bench -- <streams|offline|peer|ws|http|decode|soak|fbank|diarization> [--option value ...]', ''];
+  const lines = ['usage: npm run bench -- <streams|offline|peer|ws|http|decode|soak|fbank|diarization|heldout> [--option value ...]', ''];
   for (const [name, s] of Object.entries(SCENARIOS)) {
     const opts = Object.entries(s.defaults).map(([k, v]) => `--${k} ${v === '' ? '""' : v}`).join(' ');
     lines.push(`  ${name.padEnd(12)} ${s.about}${opts ? `\n  ${''.padEnd(12)} ${opts}` : ''}`);
