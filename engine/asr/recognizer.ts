@@ -53,7 +53,7 @@ export interface RecognitionResult {
 /**
  * Tuned on the first half of the demo model's held-out set (models/demo-en-ctc/README.md):
  * 16 prefixes gain ~1 WER point over 8; the word LM ~2 more; together they cost
- * ~30 ms per final utterance.
+ * ~25 ms per final utterance.
  */
 export const DEFAULT_BEAM_DECODING = { beamSize: 16, lmWeight: 1.5, lmTokenBonus: 2, wordLmWeight: 1, wordBonus: 2, oovPenalty: 10 };
 
