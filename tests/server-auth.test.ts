@@ -147,6 +147,10 @@ describe('tokens', () => {
       expect(json.code).toBe('bad_request');
       expect(json.message).toMatch(message);
     }
+ 
+    const big = await mint(aliceKey, { scopes: ['listen'], padding: 'x'.repeat(5000) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { code: string }).code).toBe('payload_too_large');
   });
 
   it('carry the owner and scopes; a listen token opens a session from the query, as a browser would', async () => {
