@@ -108,6 +108,7 @@ export function prefixBeamSearch(
     lmNext: undefined,
     lexNode: 0,
     history: [],
+    wordNext: undefined,
   });
   // A prefix's key among its parent's extensions: parent id and token.
   const keyOf = (parentId: number, tokenId: number) => parentId * vocabSize + tokenId;

@@ -48,6 +48,18 @@ export interface LmPrefix {
   lexNode: number;
   /** The completed words the word LM conditions on, oldest first, from <s>. */
   history: readonly string[];
+  /** Where each next token leads in the word LM, computed on first use (with a word LM only). */
+  wordNext: WordStep | undefined;
+}
+
+/** A prefix's word-level successors: shared by its scores and the state of its children. */
+interface WordStep {
+  /** Lexicon node after each next token. */
+  lexNodes: Int32Array;
+  /** The history once the word being spelt is complete. */
+  historyAfterWord: readonly string[];
+  /** Word LM score of completing that word (0 if no word is being spelt). */
+  completion: number;
 }
 
 const OFF_LEXICON = -1;
@@ -134,12 +146,15 @@ export function lexiconOf(wordLm: NgramLm): Lexicon {
 export class LmScorer {
   private readonly byContext = new Map<string, Float64Array>();
   private readonly noTokenLm: Float64Array;
+  /** Whether each token starts a word (and so completes the one before it). */
+  private readonly startsWord: boolean[];
 
   constructor(
     private readonly fusion: LmFusion,
     private readonly vocabSize: number,
   ) {
     this.noTokenLm = new Float64Array(vocabSize);
+    this.startsWord = fusion.symbols.map((sym) => sym.startsWith(WORD_BOUNDARY));
   }
 
   initRoot(root: LmPrefix): void {
@@ -149,36 +164,28 @@ export class LmScorer {
 
   /** Sets a new prefix's word state from its parent's. */
   initChild(parent: LmPrefix, child: LmPrefix): void {
-    child.lexNode = 0;
-    child.history = parent.history;
-    const words = this.fusion.words;
-    if (!words) return;
-    const sym = this.fusion.symbols[child.tokenId];
-    if (sym.startsWith(WORD_BOUNDARY)) {
-      const word = currentWord(parent, this.fusion.symbols);
-      if (word !== '') child.history = [...parent.history, this.wordLmSymbol(parent, word)].slice(-Math.max(1, words.lm.order - 1));
-      child.lexNode = words.lexicon.walk(0, sym.slice(WORD_BOUNDARY.length));
-    } else {
-      child.lexNode = parent.lexNode === OFF_LEXICON ? OFF_LEXICON : words.lexicon.walk(parent.lexNode, sym);
+    if (!this.fusion.words) {
+      child.lexNode = 0;
+      child.history = parent.history;
+      return;
     }
+    const step = this.wordStep(parent);
+    child.lexNode = step.lexNodes[child.tokenId];
+    child.history = this.startsWord[child.tokenId] ? step.historyAfterWord : parent.history;
   }
 
   /** Fused score of every next token after `prefix`. */
   next(prefix: LmPrefix): Float64Array {
     if (prefix.lmNext) return prefix.lmNext;
-    const { symbols, words } = this.fusion;
+    const words = this.fusion.words;
     const shared = this.tokenScores(prefix);
     if (!words) return (prefix.lmNext = shared);
     const scores = Float64Array.from(shared);
-    let completion: number | undefined;
+    const { lexNodes, completion } = this.wordStep(prefix);
     for (let v = 0; v < this.vocabSize; v++) {
-      const sym = symbols[v];
-      if (sym.startsWith(WORD_BOUNDARY)) {
-        completion ??= this.completionScore(prefix);
-        scores[v] += completion + (words.lexicon.walk(0, sym.slice(WORD_BOUNDARY.length)) === OFF_LEXICON ? -words.oovPenalty : 0);
-      } else if (prefix.lexNode !== OFF_LEXICON && words.lexicon.walk(prefix.lexNode, sym) === OFF_LEXICON) {
-        scores[v] -= words.oovPenalty;
-      }
+      // The OOV penalty is paid once, where a spelling leaves the lexicon.
+      const leaves = lexNodes[v] === OFF_LEXICON && (this.startsWord[v] || prefix.lexNode !== OFF_LEXICON);
+      scores[v] += (this.startsWord[v] ? completion : 0) - (leaves ? words.oovPenalty : 0);
     }
     return (prefix.lmNext = scores);
   }
@@ -188,9 +195,8 @@ export class LmScorer {
     const { tokens, words } = this.fusion;
     let score = tokens ? tokens.weight * tokens.lm.logProb(this.tokenContext(prefix, tokens.lm), '</s>') : 0;
     if (words) {
-      const word = currentWord(prefix, this.fusion.symbols);
-      const history = word === '' ? prefix.history : [...prefix.history, this.wordLmSymbol(prefix, word)];
-      score += this.completionScore(prefix) + words.weight * words.lm.logProb(history, '</s>');
+      const { historyAfterWord, completion } = this.wordStep(prefix);
+      score += completion + words.weight * words.lm.logProb(historyAfterWord, '</s>');
     }
     return score;
   }
@@ -210,21 +216,29 @@ export class LmScorer {
     return scores;
   }
 
-  /** Word LM score of completing the word `prefix` is spelling (0 if it spells none). */
-  private completionScore(prefix: LmPrefix): number {
+  /** The word-level successors of `prefix` (needs a word LM), computed once per prefix. */
+  private wordStep(prefix: LmPrefix): WordStep {
+    if (prefix.wordNext) return prefix.wordNext;
+    const { symbols } = this.fusion;
     const words = this.fusion.words!;
-    const word = currentWord(prefix, this.fusion.symbols);
-    if (word === '') return 0;
+    const lexNodes = new Int32Array(this.vocabSize);
+    for (let v = 0; v < this.vocabSize; v++) {
+      if (this.startsWord[v]) lexNodes[v] = words.lexicon.walk(0, symbols[v].slice(WORD_BOUNDARY.length));
+      else lexNodes[v] = prefix.lexNode === OFF_LEXICON ? OFF_LEXICON : words.lexicon.walk(prefix.lexNode, symbols[v]);
+    }
+    const word = currentWord(prefix, symbols);
+    if (word === '') return (prefix.wordNext = { lexNodes, historyAfterWord: prefix.history, completion: 0 });
     const inLexicon = words.lexicon.isWord(prefix.lexNode);
-    // A word whose spelling left the lexicon paid the penalty when it did; a
-    // prefix of lexicon words that is no word itself pays it now. Either is
-    // <unk> to the word LM, which scores it at its floor (NgramLm's unknown).
+    // Any word outside the lexicon is <unk> to the word LM, which scores it at its
+    // floor (NgramLm's unknown). One whose spelling left the lexicon paid the
+    // penalty when it did; a prefix of lexicon words that is no word itself pays it now.
+    const symbol = inLexicon ? word : UNKNOWN_WORD;
     const penalty = inLexicon || prefix.lexNode === OFF_LEXICON ? 0 : words.oovPenalty;
-    return words.weight * words.lm.logProb(prefix.history, this.wordLmSymbol(prefix, word)) + words.wordBonus - penalty;
-  }
-
-  private wordLmSymbol(prefix: LmPrefix, word: string): string {
-    return this.fusion.words!.lexicon.isWord(prefix.lexNode) ? word : UNKNOWN_WORD;
+    return (prefix.wordNext = {
+      lexNodes,
+      historyAfterWord: [...prefix.history, symbol].slice(-Math.max(1, words.lm.order - 1)),
+      completion: words.weight * words.lm.logProb(prefix.history, symbol) + words.wordBonus - penalty,
+    });
   }
 
   private tokenContext(prefix: LmPrefix, lm: NgramLm): string[] {
