@@ -136,9 +136,10 @@ def main():
     ap.add_argument("--batch-frames", type=int, default=4000, help="input frames per batch, padding included")
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--eval", action="store_true", help="only print the checkpoint's greedy WER on every held-out utterance")
-    ap.add_argument("--d", type=int, default=256, help="convolution channels (a new model only: a resumed one keeps its size)")
-    ap.add_argument("--hidden", type=int, default=128, help="GRU units per direction (a new model only)")
-    ap.add_argument("--gru-layers", type=int, default=2, help="bidirectional GRU layers (a new model only)")
+    # Sizes of a new model (a resumed one keeps its own); unset ones take DemoCtc's defaults.
+    ap.add_argument("--d", type=int, help="convolution channels")
+    ap.add_argument("--hidden", type=int, help="GRU units per direction")
+    ap.add_argument("--gru-layers", type=int, help="bidirectional GRU layers")
     args = ap.parse_args()
     torch.set_num_threads(2)
     device = torch.device(args.device)
@@ -180,7 +181,8 @@ def main():
         rng.setstate(state["rng"])
         print(f"resumed at step {step}", flush=True)
     # Checkpoints from before sizes were recorded are all the default size.
-    size = state.get("size", {}) if state else {"d": args.d, "hidden": args.hidden, "gru_layers": args.gru_layers}
+    given = {"d": args.d, "hidden": args.hidden, "gru_layers": args.gru_layers}
+    size = state.get("size", {}) if state else {k: v for k, v in given.items() if v is not None}
     model = DemoCtc(**size, dropout=0.1 if args.regularize else 0.0)
     if state:
         load_weights(model, state["model"])
