@@ -1,6 +1,8 @@
 /**
  * The demo model's held-out word error rate, the way models/demo-en-ctc/README.md
- * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work]`.
+ * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work] [--model=DIR]`.
+ * --model evaluates another export (a candidate from export.py) with the demo
+ * model's language models.
  *
  * Reads the held-out set `synth.py heldout 300` writes (heldout.jsonl and its
  * WAVs: held-out sentences in held-out voices, deterministic) and prints WER
@@ -23,7 +25,9 @@ interface HeldoutItem {
   voice: string;
 }
 
-const dir = process.argv.find((a) => a.startsWith('--dir='))?.slice('--dir='.length) ?? path.join('tools', 'train-demo-model', 'work');
+const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+const dir = option('dir') ?? path.join('tools', 'train-demo-model', 'work');
+const modelDir = option('model') ?? DEMO_MODEL_DIR;
 const list = path.join(dir, 'heldout.jsonl');
 if (!existsSync(list)) {
   console.error(`${list} not found: make the held-out set first (cd tools/train-demo-model && python3 synth.py heldout 300)`);
@@ -42,7 +46,7 @@ const subsets: [string, (i: number) => boolean][] = [
   ...[...new Set(items.map((it) => it.engine))].map((e): [string, (i: number) => boolean] => [e, (i) => items[i].engine === e]),
 ];
 
-const model = { modelPath: path.join(DEMO_MODEL_DIR, 'model.onnx'), tokensPath: path.join(DEMO_MODEL_DIR, 'tokens.txt'), numThreads: 1 };
+const model = { modelPath: path.join(modelDir, 'model.onnx'), tokensPath: path.join(modelDir, 'tokens.txt'), numThreads: 1 };
 const tokenLm = path.join(DEMO_MODEL_DIR, 'lm.arpa.gz');
 const decodings: [string, RecognizerOptions][] = [
   ['greedy', model],

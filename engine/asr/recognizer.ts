@@ -55,7 +55,7 @@ export interface RecognitionResult {
  * 16 prefixes gain ~1 WER point over 8; the word LM ~2 more; together they cost
  * ~25 ms per final utterance.
  */
-export const DEFAULT_BEAM_DECODING = { beamSize: 16, lmWeight: 1.5, lmTokenBonus: 2, wordLmWeight: 1, wordBonus: 2, oovPenalty: 10 };
+export const DEFAULT_BEAM_DECODING = { beamSize: 16, lmWeight: 1, lmTokenBonus: 1.5, wordLmWeight: 1, wordBonus: 2, oovPenalty: 10 };
 
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
