@@ -3,11 +3,12 @@
  * format: `features` [B, 80, T] + `features_length` [B] in, log-probabilities
  * [B, T', V] out, with `vocab_size`, `subsampling_factor` and `normalize_type`
  * in the ONNX metadata. N utterances of any lengths become one padded model
- * call and N results.
+ * call and N results. The model runs on its own thread (model-thread.ts);
+ * features and decoding stay on the caller's.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ort } from '../onnx-runtime.js';
+import { ModelThread } from './model-thread.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord } from './ctc.js';
@@ -61,7 +62,7 @@ const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: []
 
 export class CtcRecognizer {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly model: ModelThread,
     private readonly tokens: TokenTable,
     readonly name: string,
     readonly subsamplingFactor: number,
@@ -79,11 +80,6 @@ export class CtcRecognizer {
     const tokens = parseTokens(await readFile(opts.tokensPath, 'utf8'));
     const provider = opts.executionProvider ?? 'cpu';
     const modelBytes = await readFile(opts.modelPath);
-    const session = await ort.InferenceSession.create(modelBytes, {
-      executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-      intraOpNumThreads: opts.numThreads ?? 0,
-      graphOptimizationLevel: 'all',
-    });
     const meta = readOnnxMetadata(modelBytes);
     const vocabSize = Number(meta.vocab_size);
     const subsampling = Number(meta.subsampling_factor);
@@ -93,11 +89,21 @@ export class CtcRecognizer {
     if (vocabSize !== tokens.symbols.length) {
       throw new Error(`${opts.modelPath}: metadata vocab_size ${meta.vocab_size} != ${tokens.symbols.length} tokens in ${opts.tokensPath}`);
     }
-    for (const input of ['features', 'features_length']) {
-      if (!session.inputNames.includes(input)) throw new Error(`${opts.modelPath}: model has no input "${input}" (inputs: ${session.inputNames.join(', ')})`);
+    const model = await ModelThread.start({
+      modelBytes,
+      options: {
+        executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+        intraOpNumThreads: opts.numThreads ?? 0,
+        graphOptimizationLevel: 'all',
+      },
+    });
+    const missing = ['features', 'features_length'].find((input) => !model.inputNames.includes(input));
+    if (missing) {
+      await model.close();
+      throw new Error(`${opts.modelPath}: model has no input "${missing}" (inputs: ${model.inputNames.join(', ')})`);
     }
     return new CtcRecognizer(
-      session,
+      model,
       tokens,
       opts.name ?? path.basename(path.dirname(opts.modelPath)),
       subsampling,
@@ -146,13 +152,11 @@ export class CtcRecognizer {
         for (let c = 0; c < NUM_MEL_BINS; c++) input[base + c * maxFrames + t] = data[t * NUM_MEL_BINS + c];
       }
     });
-    const out = await this.session.run({
-      features: new ort.Tensor('float32', input, [batch, NUM_MEL_BINS, maxFrames]),
-      features_length: new ort.Tensor('int64', lengths, [batch]),
+    const { data, dims } = await this.model.run({
+      features: { type: 'float32', data: input, dims: [batch, NUM_MEL_BINS, maxFrames] },
+      features_length: { type: 'int64', data: lengths, dims: [batch] },
     });
-    const logits = out[this.session.outputNames[0]];
-    const [, outFrames, vocab] = logits.dims as number[];
-    const data = logits.data as Float32Array;
+    const [, outFrames, vocab] = dims;
     group.forEach((src, b) => {
       // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
       const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.subsamplingFactor));
@@ -174,7 +178,7 @@ export class CtcRecognizer {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.model.close();
   }
 }
 
