@@ -20,8 +20,8 @@
  *  - drain: send of `close` after the last frame → receipt of `closed`.
  * Partial stability: of all words in all partials, the share not kept in the
  * segment's final (beyond the longest common prefix of partial and final).
- * Server CPU and RSS come from /proc; batch sizes, model time and dropped
- * partials from the server's /metrics.
+ * Server CPU and RSS come from /proc; batch sizes, model time, dropped
+ * partials and event-loop delay from the server's /metrics.
  *
  * A run "kept real time" when the drain p95 stays under DRAIN_LIMIT_MS and
  * final latency did not grow over the run (median over the last third of
@@ -332,6 +332,9 @@ export async function benchStreams(opts: StreamsOptions): Promise<ScenarioResult
         streams_not_closed: notClosed,
         final_latency_growth_ms: round(growthMs),
         client_send_lag_p99_ms: round(percentile(sendLagMs, 99)),
+        // prom-client resets its event-loop delay histogram at each scrape, so these cover this run alone.
+        server_event_loop_lag_p99_ms: round(promValue(metrics1, 'lt_process_nodejs_eventloop_lag_p99_seconds') * 1000),
+        server_event_loop_lag_max_ms: round(promValue(metrics1, 'lt_process_nodejs_eventloop_lag_max_seconds') * 1000),
         kept_real_time: drainP95 < DRAIN_LIMIT_MS && growthMs < GROWTH_LIMIT_MS,
       };
       console.log(JSON.stringify(row));
