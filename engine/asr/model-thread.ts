@@ -89,11 +89,12 @@ export class ModelThread {
   run(feeds: Record<string, ModelInput>): Promise<ModelOutput> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
+    const request: ModelRequest = { kind: 'run', id, feeds };
+    // Posted first: inputs that cannot be sent throw here, before anything is pending.
+    this.worker.postMessage(request, [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))]);
     return new Promise<ModelOutput>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
-      const request: ModelRequest = { kind: 'run', id, feeds };
-      this.worker.postMessage(request, Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer));
     });
   }
 
