@@ -51,6 +51,13 @@ describe('NgramLm', () => {
     expect(lm.logProb(['z'], 'b')).toBeCloseTo(-0.7 * LN_10, 6);
   });
 
+  it('scores every next token of a context at once as it scores each alone', () => {
+    const tokens = ['a', 'b', '</s>', 'q'];
+    for (const context of [[], ['<s>'], ['a'], ['b', 'b', 'a'], ['z']]) {
+      expect([...lm.logProbsAfter(context, tokens)], context.join(' ')).toEqual(tokens.map((t) => lm.logProb(context, t)));
+    }
+  });
+
   it('gives an unknown token a finite, low score', () => {
     const unknown = lm.logProb(['a'], 'q');
     expect(Number.isFinite(unknown)).toBe(true);

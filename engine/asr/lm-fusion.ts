@@ -209,8 +209,8 @@ export class LmScorer {
     const key = ctx.join(' ');
     let scores = this.byContext.get(key);
     if (!scores) {
-      scores = new Float64Array(this.vocabSize);
-      for (let v = 0; v < this.vocabSize; v++) scores[v] = tokens.weight * tokens.lm.logProb(ctx, symbols[v]) + tokens.tokenBonus;
+      scores = tokens.lm.logProbsAfter(ctx, symbols);
+      for (let v = 0; v < this.vocabSize; v++) scores[v] = tokens.weight * scores[v] + tokens.tokenBonus;
       this.byContext.set(key, scores);
     }
     return scores;

@@ -107,10 +107,30 @@ export class NgramLm {
    * order - 1 are ignored. Unseen n-grams back off to shorter contexts.
    */
   logProb(context: readonly string[], token: string): number {
+    return this.scoreAfter(this.histories(context), token);
+  }
+
+  /**
+   * logProb(context, t) for each of `tokens`, walking the context once: what
+   * a beam search asks of every new prefix (the walks were most of its time).
+   */
+  logProbsAfter(context: readonly string[], tokens: readonly string[]): Float64Array {
+    const histories = this.histories(context);
+    return Float64Array.from(tokens, (token) => this.scoreAfter(histories, token));
+  }
+
+  /** The entries of the context's last k tokens, longest first (k = order - 1 .. 1); -1 where unseen. */
+  private histories(context: readonly string[]): number[] {
+    const longest = Math.min(this.order - 1, context.length);
+    const out: number[] = [];
+    for (let k = longest; k > 0; k--) out.push(walk(this.symbolIds, this.children, context, context.length - k));
+    return out;
+  }
+
+  private scoreAfter(histories: readonly number[], token: string): number {
     const id = this.symbolIds.get(token);
     let backoff = 0;
-    for (let k = Math.min(this.order - 1, context.length); k > 0; k--) {
-      const history = walk(this.symbolIds, this.children, context.slice(context.length - k));
+    for (const history of histories) {
       if (history < 0) continue; // an unseen history backs off for free
       const hit = id === undefined ? undefined : this.children.get(history * this.symbolIds.size + id);
       if (hit !== undefined) return backoff + this.logProbs[hit];
@@ -120,11 +140,11 @@ export class NgramLm {
   }
 }
 
-/** The trie entry of the n-gram `symbols` (oldest first), or -1 if it is not in the model. */
-function walk(symbolIds: Map<string, number>, children: Map<number, number>, symbols: readonly string[]): number {
+/** The trie entry of the n-gram `symbols[from..]` (oldest first), or -1 if it is not in the model. */
+function walk(symbolIds: Map<string, number>, children: Map<number, number>, symbols: readonly string[], from = 0): number {
   let e = -1;
-  for (const sym of symbols) {
-    const id = symbolIds.get(sym);
+  for (let i = from; i < symbols.length; i++) {
+    const id = symbolIds.get(symbols[i]);
     if (id === undefined) return -1;
     e = e < 0 ? id : (children.get(e * symbolIds.size + id) ?? -1);
     if (e < 0) return -1;
