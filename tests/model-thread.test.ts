@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelThread, type ModelInput } from '../engine/asr/model-thread.js';
+import { ModelThread, type ModelInput } from '../engine/model-thread.js';
 import { NUM_MEL_BINS } from '../engine/asr/fbank.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
+import { sharedPath } from './shared.js';
 
 const modelBytes = readFileSync(path.join(DEMO_MODEL_DIR, 'model.onnx'));
 const options = { executionProviders: ['cpu'], intraOpNumThreads: 1 };
@@ -29,12 +30,12 @@ describe('model thread', () => {
 
   it('reports the session input and output names', () => {
     expect(model.inputNames).toEqual(['features', 'features_length']);
-    expect(model.outputNames).toHaveLength(1);
+    expect(model.outputNames).toEqual(['log_probs']);
   });
 
   it('runs the model and gives the same output for the same input', async () => {
-    const a = await model.run(features(2, 300));
-    const b = await model.run(features(2, 300));
+    const a = (await model.run(features(2, 300))).log_probs;
+    const b = (await model.run(features(2, 300))).log_probs;
     expect(a.dims).toEqual([2, 150, 29]);
     expect(a.data.length).toBe(2 * 150 * 29);
     expect(Array.from(b.data)).toEqual(Array.from(a.data));
@@ -58,7 +59,31 @@ describe('model thread', () => {
     bad.features.dims = [1, 40, 200];
     await expect(model.run(bad)).rejects.toThrow(/features|dimension|shape|Got/i);
     const ok = await model.run(features(1, 100));
-    expect(ok.dims).toEqual([1, 50, 29]);
+    expect(ok.log_probs.dims).toEqual([1, 50, 29]);
+  });
+});
+
+describe('model thread with several outputs', () => {
+  it('hands back every output by name (Silero VAD v5: speech probability and next state)', async () => {
+    const vad = await ModelThread.start({ modelBytes: readFileSync(sharedPath('models/silero-vad-v5/silero_vad.onnx')), options });
+    try {
+      expect(vad.outputNames.sort()).toEqual(['output', 'stateN']);
+      const run = () =>
+        vad.run({
+          input: { type: 'float32', data: new Float32Array(2 * 576), dims: [2, 576] },
+          state: { type: 'float32', data: new Float32Array(2 * 2 * 128), dims: [2, 2, 128] },
+          sr: { type: 'int64', data: BigInt64Array.from([16000n]), dims: [] },
+        });
+      const out = await run();
+      expect(out.output.dims).toEqual([2, 1]);
+      expect(out.stateN.dims).toEqual([2, 2, 128]);
+      // Silence is not speech; the same input gives the same next state.
+      expect(Math.max(...out.output.data)).toBeLessThan(0.1);
+      expect(out.stateN.data.length).toBe(512);
+      expect(Array.from((await run()).stateN.data)).toEqual(Array.from(out.stateN.data));
+    } finally {
+      await vad.close();
+    }
   });
 });
 
@@ -67,7 +92,7 @@ describe('model thread lifecycle', () => {
     const model = await ModelThread.start({ modelBytes, options });
     const inFlight = model.run(features(1, 200));
     const closed = model.close();
-    await expect(inFlight).resolves.toMatchObject({ dims: [1, 100, 29] });
+    await expect(inFlight).resolves.toMatchObject({ log_probs: { dims: [1, 100, 29] } });
     await closed;
     await expect(model.run(features(1, 200))).rejects.toThrow('model thread closed');
   });

