@@ -6,10 +6,14 @@ normalize_type, plus tokens.txt ("<symbol> <id>" per line).
 usage: export.py [CHECKPOINT[,CHECKPOINT...]] [OUT_DIR]
 Several checkpoints (comma-separated) are averaged weight by weight, which
 generalises a little better than any one of them (see the model's README).
+A checkpoint may also be weights in .npz with size and step in a .json beside
+it, as lent-gpu/run.sh brings them back from a machine with another torch.
 """
+import json
 import os
 import sys
 
+import numpy as np
 import onnx
 import torch
 
@@ -18,11 +22,19 @@ from model import DemoCtc, TOKENS, load_weights, SUBSAMPLING
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def load_state(path):
+    if path.endswith(".npz"):
+        weights = np.load(path)
+        with open(path[: -len(".npz")] + ".json") as f:
+            return {"model": {k: torch.from_numpy(weights[k]) for k in weights.files}, **json.load(f)}
+    return torch.load(path, map_location="cpu", weights_only=False)
+
+
 def main():
     ckpts = (sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work", "ckpt.pt")).split(",")
     out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "models", "demo-en-ctc")
     os.makedirs(out_dir, exist_ok=True)
-    states = [torch.load(c, map_location="cpu", weights_only=False) for c in ckpts]
+    states = [load_state(c) for c in ckpts]
     weights = {k: sum(s["model"][k] for s in states) / len(states) for k in states[0]["model"]}
     steps = [s["step"] for s in states]
     sizes = {str(s.get("size", {})) for s in states}

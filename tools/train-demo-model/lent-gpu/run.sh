@@ -1,0 +1,67 @@
+#!/bin/bash
+# One lent-GPU run for the demo model, from the repository root:
+#   bash tools/train-demo-model/lent-gpu/run.sh   (carry tools/train-demo-model/lent-gpu/carry)
+# Installs the packed voices without overwriting anything the image has,
+# synthesises training speech on most cores (synth.py train, one shard of 500
+# utterances every few seconds), waits for MIN_SHARDS shards so a resumed model
+# does not spend its first minutes on a few hours of speech over and over (it
+# overfits them: a run that trained on 12 h for 2,500 steps lost 1.8 points), then
+# resumes the committed checkpoint in one trainer per learning rate in LRS on the
+# same growing stream, and ends by TOTAL_SECONDS. Weights come back in $OUT as
+# lr<LR>.npz (+ .json with size and step): `export.py lr1e-3.npz` exports them.
+# Env: TOTAL_SECONDS (500), LRS ("1e-3"), MIN_SHARDS (20), SYNTH_WORKERS (12),
+# DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500), INSTALL (1).
+set -u
+T0=$(date +%s)
+elapsed() { echo $(( $(date +%s) - T0 )); }
+log() { echo "[$(elapsed)s] $*"; }
+TD=$(cd "$(dirname "$0")/.." && pwd)
+CARRY=$TD/lent-gpu/carry
+TOTAL=${TOTAL_SECONDS:-500}
+DEV=${DEVICE:-cuda}
+export SYNTH_WORKERS=${SYNTH_WORKERS:-12} PYTHONUNBUFFERED=1
+mkdir -p "$OUT"
+if [ "${INSTALL:-1}" = 1 ]; then
+  mkdir -p /tmp/tts /tmp/corpus
+  tar -C /tmp/tts -xJf "$CARRY/tts.tar.xz" && tar -C /tmp/corpus -xJf "$CARRY/corpus.tar.xz" || { log "untar failed"; exit 2; }
+  cp -an /tmp/tts/usr /tmp/tts/etc / 2>/dev/null; ldconfig
+  export CORPUS_ROOT=/tmp/corpus
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+fi
+T=$(mktemp -d)
+ok=1
+espeak-ng -v en-us+m3 -w "$T/e.wav" "voice check" || ok=0
+flite -voice slt -t "voice check" -o "$T/f.wav" || ok=0
+echo "voice check" | text2wave -eval "(voice_kal_diphone)" -o "$T/k.wav" || ok=0
+sox "$T/e.wav" -r 16000 -c 1 -b 16 "$T/s.wav" pitch 100 tempo 1.1 reverb 30 50 50 rate 16000 || ok=0
+[ $ok = 1 ] || { log "a voice or sox failed: stopping before any training"; exit 3; }
+log "voices ok"
+
+mkdir -p "$TD/work/feats"
+cp "$CARRY/heldout-feats.npz" "$TD/work/"
+(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}") > "$OUT/synth.log" 2>&1 &
+SYNTH=$!
+until [ "$(ls "$TD"/work/feats/shard????.npz 2>/dev/null | wc -l)" -ge "${MIN_SHARDS:-20}" ] || [ "$(elapsed)" -ge $((TOTAL / 3)) ]; do sleep 2; done
+SECONDS_LEFT=$((TOTAL - $(elapsed) - 40))
+log "$(ls "$TD"/work/feats | wc -l) shards; training for $SECONDS_LEFT s"
+PIDS=""
+for lr in ${LRS:-1e-3}; do
+  dir=/tmp/run-$lr
+  rm -rf "$dir" && cp -r "$TD" "$dir" && rm -rf "$dir/work" && mkdir -p "$dir/work"
+  ln -s "$TD/work/feats" "$dir/work/feats" && cp "$CARRY/heldout-feats.npz" "$dir/work/"
+  (cd "$dir" && exec timeout $((SECONDS_LEFT + 30)) python3 train.py --resume --device "$DEV" --seconds "$SECONDS_LEFT" \
+    --batch-frames "${BATCH_FRAMES:-32000}" --regularize 0 --eval-every 1000 --lr "$lr") > "$OUT/lr$lr.log" 2>&1 &
+  PIDS="$PIDS $!"
+done
+wait $PIDS
+kill $SYNTH 2>/dev/null
+log "trained; $(grep -c utterances "$OUT/synth.log") shards synthesised"
+for lr in ${LRS:-1e-3}; do
+  (cd "/tmp/run-$lr" && python3 -c "
+import json, numpy as np, torch
+s = torch.load('work/ckpt.pt', map_location='cpu', weights_only=False)
+np.savez('$OUT/lr$lr.npz', **{k: v.cpu().numpy() for k, v in s['model'].items()})
+json.dump({'size': s['size'], 'step': s['step']}, open('$OUT/lr$lr.json', 'w'))" && timeout 60 python3 train.py --eval --device "$DEV" | head -n 1)
+  grep "heldout WER" "$OUT/lr$lr.log" | sed 's/  e.g.*//'
+done
+log "done"
