@@ -1,8 +1,9 @@
 /**
  * The demo model's held-out word error rate, the way models/demo-en-ctc/README.md
- * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work] [--model=DIR]`.
- * --model evaluates another export (a candidate from export.py) with the demo
- * model's language models.
+ * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work] [--model=DIR] [--lms=DIR]`.
+ * --model evaluates another export (a candidate from export.py), --lms other
+ * language models (lm.arpa.gz and words.arpa.gz, candidates from lm.py); each
+ * defaults to the shipped demo model's.
  *
  * Reads the held-out set `synth.py heldout 300` writes (heldout.jsonl and its
  * WAVs: held-out sentences in held-out voices, deterministic) and prints WER
@@ -28,6 +29,7 @@ interface HeldoutItem {
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = option('dir') ?? path.join('tools', 'train-demo-model', 'work');
 const modelDir = option('model') ?? DEMO_MODEL_DIR;
+const lmDir = option('lms') ?? DEMO_MODEL_DIR;
 const list = path.join(dir, 'heldout.jsonl');
 if (!existsSync(list)) {
   console.error(`${list} not found: make the held-out set first (cd tools/train-demo-model && python3 synth.py heldout 300)`);
@@ -47,11 +49,11 @@ const subsets: [string, (i: number) => boolean][] = [
 ];
 
 const model = { modelPath: path.join(modelDir, 'model.onnx'), tokensPath: path.join(modelDir, 'tokens.txt'), numThreads: 1 };
-const tokenLm = path.join(DEMO_MODEL_DIR, 'lm.arpa.gz');
+const tokenLm = path.join(lmDir, 'lm.arpa.gz');
 const decodings: [string, RecognizerOptions][] = [
   ['greedy', model],
   ['beam + token LM', { ...model, lmPath: tokenLm }],
-  ['beam + token and word LMs', { ...model, lmPath: tokenLm, wordLmPath: path.join(DEMO_MODEL_DIR, 'words.arpa.gz') }],
+  ['beam + token and word LMs', { ...model, lmPath: tokenLm, wordLmPath: path.join(lmDir, 'words.arpa.gz') }],
 ];
 
 console.log(`${items.length} held-out utterances from ${list}; ${subsets.map(([name, sel]) => `${name} ${items.filter((_, i) => sel(i)).length}`).join(', ')}`);

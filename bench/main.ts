@@ -73,7 +73,7 @@ const SCENARIOS: Record<string, Scenario> = {
 const SCRIPTS: Record<string, { about: string; load: () => Promise<unknown> }> = {
   fbank: { about: 'filterbank and FFT speed (prints only)', load: () => import('./fbank.js') },
   diarization: { about: 'diarization DER and cost (prints only; options --step-ms=, --latency-ms=, --no-cost)', load: () => import('./diarization.js') },
-  heldout: { about: "the demo model's held-out WER by decoding (prints only; option --dir=; needs synth.py heldout 300 first)", load: () => import('./heldout.js') },
+  heldout: { about: "the demo model's held-out WER by decoding (prints only; options --dir=, --model=, --lms=; needs synth.py heldout 300 first)", load: () => import('./heldout.js') },
 };
 
 function usage(): string {
