@@ -47,7 +47,7 @@ log "$(ls "$TD"/work/feats | wc -l) shards; training for $SECONDS_LEFT s"
 PIDS=""
 for lr in ${LRS:-1e-3}; do
   dir=/tmp/run-$lr
-  rm -rf "$dir" && cp -r "$TD" "$dir" && rm -rf "$dir/work" && mkdir -p "$dir/work"
+  rm -rf "$dir" && mkdir -p "$dir/work" && cp "$TD"/*.py "$TD/checkpoint.pt" "$dir/"
   ln -s "$TD/work/feats" "$dir/work/feats" && cp "$CARRY/heldout-feats.npz" "$dir/work/"
   (cd "$dir" && exec timeout $((SECONDS_LEFT + 30)) python3 train.py --resume --device "$DEV" --seconds "$SECONDS_LEFT" \
     --batch-frames "${BATCH_FRAMES:-32000}" --regularize 0 --eval-every 1000 --lr "$lr") > "$OUT/lr$lr.log" 2>&1 &
