@@ -7,7 +7,8 @@ usage: export.py [CHECKPOINT[,CHECKPOINT...]] [OUT_DIR]
 Several checkpoints (comma-separated) are averaged weight by weight, which
 generalises a little better than any one of them (see the model's README).
 A checkpoint may also be weights in .npz with size and step in a .json beside
-it, as lent-gpu/run.sh brings them back from a machine with another torch.
+it (save_portable), as lent-gpu/run.sh brings them back from a machine with
+another torch.
 """
 import json
 import os
@@ -22,7 +23,17 @@ from model import DemoCtc, TOKENS, load_weights, SUBSAMPLING
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def save_portable(checkpoint, stem):
+    """A checkpoint's weights as STEM.npz and its size and step as STEM.json:
+    plain arrays, readable by any torch (a lent machine's is newer than Debian's)."""
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    np.savez(stem + ".npz", **{k: v.cpu().numpy() for k, v in state["model"].items()})
+    with open(stem + ".json", "w") as f:
+        json.dump({"size": state["size"], "step": state["step"]}, f)
+
+
 def load_state(path):
+    """A checkpoint from train.py, or one save_portable wrote (path ending in .npz)."""
     if path.endswith(".npz"):
         weights = np.load(path)
         with open(path[: -len(".npz")] + ".json") as f:

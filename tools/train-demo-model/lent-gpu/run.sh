@@ -38,12 +38,12 @@ sox "$T/e.wav" -r 16000 -c 1 -b 16 "$T/s.wav" pitch 100 tempo 1.1 reverb 30 50 5
 log "voices ok"
 
 mkdir -p "$TD/work/feats"
-cp "$CARRY/heldout-feats.npz" "$TD/work/"
 (cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}") > "$OUT/synth.log" 2>&1 &
 SYNTH=$!
-until [ "$(ls "$TD"/work/feats/shard????.npz 2>/dev/null | wc -l)" -ge "${MIN_SHARDS:-20}" ] || [ "$(elapsed)" -ge $((TOTAL / 3)) ]; do sleep 2; done
+shards() { ls "$TD"/work/feats/shard????.npz 2>/dev/null | wc -l; }
+until [ "$(shards)" -ge "${MIN_SHARDS:-20}" ] || [ "$(elapsed)" -ge $((TOTAL / 3)) ]; do sleep 2; done
 SECONDS_LEFT=$((TOTAL - $(elapsed) - 40))
-log "$(ls "$TD"/work/feats | wc -l) shards; training for $SECONDS_LEFT s"
+log "$(shards) shards; training for $SECONDS_LEFT s"
 PIDS=""
 for lr in ${LRS:-1e-3}; do
   dir=/tmp/run-$lr
@@ -57,11 +57,8 @@ wait $PIDS
 kill $SYNTH 2>/dev/null
 log "trained; $(grep -c utterances "$OUT/synth.log") shards synthesised"
 for lr in ${LRS:-1e-3}; do
-  (cd "/tmp/run-$lr" && python3 -c "
-import json, numpy as np, torch
-s = torch.load('work/ckpt.pt', map_location='cpu', weights_only=False)
-np.savez('$OUT/lr$lr.npz', **{k: v.cpu().numpy() for k, v in s['model'].items()})
-json.dump({'size': s['size'], 'step': s['step']}, open('$OUT/lr$lr.json', 'w'))" && timeout 60 python3 train.py --eval --device "$DEV" | head -n 1)
+  (cd "/tmp/run-$lr" && python3 -c "import export; export.save_portable('work/ckpt.pt', '$OUT/lr$lr')" \
+    && timeout 60 python3 train.py --eval --device "$DEV" | head -n 1)
   grep "heldout WER" "$OUT/lr$lr.log" | sed 's/  e.g.*//'
 done
 log "done"
