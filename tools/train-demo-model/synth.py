@@ -1,14 +1,18 @@
 """Synthesises the demo model's training and held-out speech with Debian's TTS
 voices, augments it, and stores features (training) or audio (held-out).
 
-Voices: espeak-ng English dialects x voice variants, flite's voices and
-festival's kal_diphone / us_slt_hts. Whole voices are held out: the held-out
-variants and dialects below never occur in training, nor does flite's 'rms'.
+Voices: espeak-ng English dialects x voice variants, flite's voices (half of
+them at a random mean pitch) and festival's kal_diphone / ked_diphone /
+us_slt_hts. Whole voices are held out: the held-out variants and dialects
+below never occur in training, nor does flite's 'rms'.
 Augmentation: random speaking rate and pitch, gain, additive noise at random
 SNR, optional reverb, random leading / trailing silence, and for a fifth of
 the training speech an 8 kHz G.711 phone line (mu-law or A-law).
 
-usage: synth.py train N SHARD_SIZE | synth.py heldout N
+usage: synth.py train N SHARD_SIZE [FIRST] | synth.py heldout N
+Training speech is one fixed stream of utterances (utterance i always comes
+from seed i); FIRST (a multiple of SHARD_SIZE) starts N utterances into it, so
+a run can go on with speech a checkpoint has never heard.
 Runs one worker per core (SYNTH_WORKERS overrides). A machine without
 festival gives festival's share of the training voices to flite.
 """
@@ -47,7 +51,7 @@ grandma""".split()
 HELDOUT_VARIANTS = ["f4", "m5", "Annie", "edward", "klatt3"]
 FLITE_TRAIN = ["kal", "kal16", "awb", "slt"]
 FLITE_HELDOUT = ["rms"]
-FESTIVAL = ["(voice_kal_diphone)", "(voice_cmu_us_slt_arctic_hts)"]
+FESTIVAL = ["(voice_kal_diphone)", "(voice_ked_diphone)", "(voice_cmu_us_slt_arctic_hts)"]
 HAVE_FESTIVAL = shutil.which("text2wave") is not None
 WORKERS = int(os.environ.get("SYNTH_WORKERS", os.cpu_count()))
 
@@ -68,13 +72,18 @@ def heldout_voice(rng):
     return ("espeak", f"{dialect}+{rng.choice(HELDOUT_VARIANTS)}")
 
 
-def tts(engine, voice, text, out_path, rng):
+def tts(engine, voice, text, out_path, rng, augment):
     if engine == "espeak":
         cmd = ["espeak-ng", "-v", voice, "-s", str(rng.randint(135, 205)), "-p", str(rng.randint(25, 75)), "-w", out_path, text]
         subprocess.run(cmd, check=True, capture_output=True)
     elif engine == "flite":
-        stretch = rng.uniform(0.85, 1.2)
-        cmd = ["flite", "-voice", voice, "--setf", f"duration_stretch={stretch:.2f}", "-t", text, "-o", out_path]
+        settings = [f"duration_stretch={rng.uniform(0.85, 1.2):.2f}"]
+        # Flite has four training voices; moving their mean pitch spreads them
+        # over more speakers. Drawn only when augmenting, so the held-out set
+        # (same seeds) stays the same speech.
+        if augment and rng.random() < 0.5:
+            settings.append(f"int_f0_target_mean={rng.randint(80, 230)}")
+        cmd = ["flite", "-voice", voice] + [a for s in settings for a in ("--setf", s)] + ["-t", text, "-o", out_path]
         subprocess.run(cmd, check=True, capture_output=True)
     else:
         subprocess.run(["text2wave", "-eval", voice, "-o", out_path], input=text.encode(), check=True, capture_output=True)
@@ -156,7 +165,7 @@ def make_one(args):
     with tempfile.TemporaryDirectory() as tmp:
         raw, out = os.path.join(tmp, "raw.wav"), os.path.join(tmp, "16k.wav")
         try:
-            tts(engine, voice, text, raw, rng)
+            tts(engine, voice, text, raw, rng, augment=not heldout)
             sox_16k(raw, out, rng, augment=not heldout)
             samples = read_wav(out)
         except subprocess.CalledProcessError:
@@ -192,12 +201,14 @@ def main():
         print(f"heldout: {len(items)} utterances")
         return
     shard_size = int(sys.argv[3])
+    first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+    assert first % shard_size == 0, "the first utterance must start a shard"
     outdir = os.path.join(WORK, "feats")
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(1234)
-    jobs = [(i, rng.choice(train), False) for i in range(n)]
+    jobs = [(i, rng.choice(train), False) for i in range(first + n)]
     with mp.Pool(WORKERS) as pool:
-        for s in range(0, n, shard_size):
+        for s in range(first, first + n, shard_size):
             path = os.path.join(outdir, f"shard{s // shard_size:04d}.npz")
             if os.path.exists(path):
                 continue  # resumable

@@ -16,7 +16,7 @@ trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$CARRY" "$WORK/debs" "$WORK/stage"
 # The voices' closure, less what any Linux image has (libc, libstdc++, zlib...).
 (cd "$WORK/debs" && apt-get download -q espeak-ng espeak-ng-data libespeak-ng1 libpcaudio0 libsonic0 \
-  festival festlex-cmu festlex-poslex festvox-kallpc16k festvox-us-slt-hts flite libflite1 \
+  festival festlex-cmu festlex-poslex festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite libflite1 \
   libestools2.5 libasound2 libasound2-data libao4 libao-common sox libsox3 libsox-fmt-base libgomp1 libgsm1 \
   libmagic1 libmagic-mgc libopencore-amrnb0 libopencore-amrwb0 libmp3lame0 libmpg123-0 libwavpack1 libsndfile1 \
   libflac12 libogg0 libvorbis0a libvorbisenc2 libvorbisfile3 libopus0 libfftw3-single3 libltdl7 libpulse0 \

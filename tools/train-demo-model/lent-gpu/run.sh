@@ -3,14 +3,19 @@
 #   bash tools/train-demo-model/lent-gpu/run.sh   (carry tools/train-demo-model/lent-gpu/carry)
 # Installs the packed voices without overwriting anything the image has,
 # synthesises training speech on most cores (synth.py train, one shard of 500
-# utterances every few seconds), waits for MIN_SHARDS shards so a resumed model
+# utterances every few seconds) from utterance FIRST_UTTERANCE of synth.py's
+# stream on, past the 62,500 that made the committed checkpoint's speech, so
+# all of it is new to the model; waits for MIN_SHARDS shards so a resumed model
 # does not spend its first minutes on a few hours of speech over and over (it
 # overfits them: a run that trained on 12 h for 2,500 steps lost 1.8 points), then
-# resumes the committed checkpoint in one trainer per learning rate in LRS on the
-# same growing stream, and ends by TOTAL_SECONDS. Weights come back in $OUT as
-# lr<LR>.npz (+ .json with size and step): `export.py lr1e-3.npz` exports them.
-# Env: TOTAL_SECONDS (500), LRS ("1e-3"), MIN_SHARDS (20), SYNTH_WORKERS (12),
-# DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500), INSTALL (1).
+# resumes the committed checkpoint in one trainer per entry of RUNS on the same
+# growing stream, and ends by TOTAL_SECONDS. An entry is LR:REGULARIZE
+# (train.py's --lr and --regularize: 1 adds SpecAugment and dropout). Weights
+# come back in $OUT as lr<LR>-reg<R>.npz (+ .json with size and step):
+# `export.py lr1e-3-reg0.npz` exports them.
+# Env: TOTAL_SECONDS (500), RUNS ("1e-3:0"), MIN_SHARDS (20), SYNTH_WORKERS (12),
+# FIRST_UTTERANCE (62500), DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500),
+# INSTALL (1).
 set -u
 T0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - T0 )); }
@@ -32,33 +37,39 @@ T=$(mktemp -d)
 ok=1
 espeak-ng -v en-us+m3 -w "$T/e.wav" "voice check" || ok=0
 flite -voice slt -t "voice check" -o "$T/f.wav" || ok=0
-echo "voice check" | text2wave -eval "(voice_kal_diphone)" -o "$T/k.wav" || ok=0
+for v in kal_diphone ked_diphone cmu_us_slt_arctic_hts; do
+  echo "voice check" | text2wave -eval "(voice_$v)" -o "$T/$v.wav" || ok=0
+done
 sox "$T/e.wav" -r 16000 -c 1 -b 16 "$T/s.wav" pitch 100 tempo 1.1 reverb 30 50 50 rate 16000 || ok=0
 [ $ok = 1 ] || { log "a voice or sox failed: stopping before any training"; exit 3; }
 log "voices ok"
 
 mkdir -p "$TD/work/feats"
-(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}") > "$OUT/synth.log" 2>&1 &
+(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}" "${FIRST_UTTERANCE:-62500}") > "$OUT/synth.log" 2>&1 &
 SYNTH=$!
 shards() { ls "$TD"/work/feats/shard????.npz 2>/dev/null | wc -l; }
 until [ "$(shards)" -ge "${MIN_SHARDS:-20}" ] || [ "$(elapsed)" -ge $((TOTAL / 3)) ]; do sleep 2; done
 SECONDS_LEFT=$((TOTAL - $(elapsed) - 40))
 log "$(shards) shards; training for $SECONDS_LEFT s"
 PIDS=""
-for lr in ${LRS:-1e-3}; do
-  dir=/tmp/run-$lr
+RUNS=${RUNS:-1e-3:0}
+name_of() { echo "lr${1%%:*}-reg${1##*:}"; }
+for run in $RUNS; do
+  lr=${run%%:*} reg=${run##*:} name=$(name_of "$run")
+  dir=/tmp/run-$name
   rm -rf "$dir" && mkdir -p "$dir/work" && cp "$TD"/*.py "$TD/checkpoint.pt" "$dir/"
   ln -s "$TD/work/feats" "$dir/work/feats" && cp "$CARRY/heldout-feats.npz" "$dir/work/"
   (cd "$dir" && exec timeout $((SECONDS_LEFT + 30)) python3 train.py --resume --device "$DEV" --seconds "$SECONDS_LEFT" \
-    --batch-frames "${BATCH_FRAMES:-32000}" --regularize 0 --eval-every 1000 --lr "$lr") > "$OUT/lr$lr.log" 2>&1 &
+    --batch-frames "${BATCH_FRAMES:-32000}" --regularize "$reg" --eval-every 1000 --lr "$lr") > "$OUT/$name.log" 2>&1 &
   PIDS="$PIDS $!"
 done
 wait $PIDS
 kill $SYNTH 2>/dev/null
 log "trained; $(grep -c utterances "$OUT/synth.log") shards synthesised"
-for lr in ${LRS:-1e-3}; do
-  (cd "/tmp/run-$lr" && python3 -c "import export; export.save_portable('work/ckpt.pt', '$OUT/lr$lr')" \
+for run in $RUNS; do
+  name=$(name_of "$run")
+  (cd "/tmp/run-$name" && python3 -c "import export; export.save_portable('work/ckpt.pt', '$OUT/$name')" \
     && timeout 60 python3 train.py --eval --device "$DEV" | head -n 1)
-  grep "heldout WER" "$OUT/lr$lr.log" | sed 's/  e.g.*//'
+  grep "heldout WER" "$OUT/$name.log" | sed 's/  e.g.*//'
 done
 log "done"
