@@ -4,7 +4,7 @@
 # Installs the packed voices without overwriting anything the image has,
 # synthesises training speech on most cores (synth.py train, one shard of 500
 # utterances every few seconds) from utterance FIRST_UTTERANCE of synth.py's
-# stream on, past the 62,500 that made the committed checkpoint's speech, so
+# stream on, past the utterances earlier runs used (0-142,499 by now), so
 # all of it is new to the model; waits for MIN_SHARDS shards so a resumed model
 # does not spend its first minutes on a few hours of speech over and over (it
 # overfits them: a run that trained on 12 h for 2,500 steps lost 1.8 points), then
@@ -12,9 +12,9 @@
 # growing stream, and ends by TOTAL_SECONDS. An entry is LR:REGULARIZE
 # (train.py's --lr and --regularize: 1 adds SpecAugment and dropout). Weights
 # come back in $OUT as lr<LR>-reg<R>.npz (+ .json with size and step):
-# `export.py lr1e-3-reg0.npz` exports them.
-# Env: TOTAL_SECONDS (500), RUNS ("1e-3:0"), MIN_SHARDS (20), SYNTH_WORKERS (12),
-# FIRST_UTTERANCE (62500), DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500),
+# `export.py lr1e-3-reg1.npz` exports them.
+# Env: TOTAL_SECONDS (500), RUNS ("1e-3:1"), MIN_SHARDS (20), SYNTH_WORKERS (12),
+# FIRST_UTTERANCE (150000), DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500),
 # INSTALL (1).
 set -u
 T0=$(date +%s)
@@ -45,14 +45,14 @@ sox "$T/e.wav" -r 16000 -c 1 -b 16 "$T/s.wav" pitch 100 tempo 1.1 reverb 30 50 5
 log "voices ok"
 
 mkdir -p "$TD/work/feats"
-(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}" "${FIRST_UTTERANCE:-62500}") > "$OUT/synth.log" 2>&1 &
+(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}" "${FIRST_UTTERANCE:-150000}") > "$OUT/synth.log" 2>&1 &
 SYNTH=$!
 shards() { ls "$TD"/work/feats/shard????.npz 2>/dev/null | wc -l; }
 until [ "$(shards)" -ge "${MIN_SHARDS:-20}" ] || [ "$(elapsed)" -ge $((TOTAL / 3)) ]; do sleep 2; done
 SECONDS_LEFT=$((TOTAL - $(elapsed) - 40))
 log "$(shards) shards; training for $SECONDS_LEFT s"
 PIDS=""
-RUNS=${RUNS:-1e-3:0}
+RUNS=${RUNS:-1e-3:1}
 name_of() { echo "lr${1%%:*}-reg${1##*:}"; }
 for run in $RUNS; do
   lr=${run%%:*} reg=${run##*:} name=$(name_of "$run")
