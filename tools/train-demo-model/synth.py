@@ -9,12 +9,14 @@ Augmentation: random speaking rate and pitch, gain, additive noise at random
 SNR, optional reverb, random leading / trailing silence, and for a fifth of
 the training speech an 8 kHz G.711 phone line (mu-law or A-law).
 
-usage: synth.py train N SHARD_SIZE [FIRST] | synth.py heldout N
+usage: synth.py train N SHARD_SIZE [FIRST] | synth.py heldout N | synth.py check
 Training speech is one fixed stream of utterances (utterance i always comes
 from seed i); FIRST (a multiple of SHARD_SIZE) starts N utterances into it, so
 a run can go on with speech a checkpoint has never heard.
 Runs one worker per core (SYNTH_WORKERS overrides). A machine without
-festival gives festival's share of the training voices to flite.
+festival gives festival's share of the training voices to flite. `check`
+speaks through every training voice and sox once and exits 1 naming any that
+fail: training drops a failing voice's utterances without a word.
 """
 import json
 import multiprocessing as mp
@@ -178,7 +180,28 @@ def make_one(args):
     return {"text": text, "feats": fbank.features(samples), "seconds": len(samples) / 16000}
 
 
+def failing_voices():
+    """The training voices (each flite and festival voice, one espeak one) that
+    cannot speak a short sentence and go through sox here."""
+    voices = [("espeak", "en-us+m3")] + [("flite", v) for v in FLITE_TRAIN] + [("festival", v) for v in FESTIVAL]
+    rng = random.Random(0)
+    failed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, out = os.path.join(tmp, "raw.wav"), os.path.join(tmp, "16k.wav")
+        for engine, voice in voices:
+            try:
+                tts(engine, voice, "voice check", raw, rng, augment=True)
+                sox_16k(raw, out, rng, augment=True)
+            except (subprocess.CalledProcessError, FileNotFoundError):
+                failed.append(f"{engine} {voice}")
+    return failed
+
+
 def main():
+    if sys.argv[1] == "check":
+        failed = failing_voices()
+        print(f"voices failing: {', '.join(failed)}" if failed else "voices ok")
+        sys.exit(1 if failed else 0)
     mode, n = sys.argv[1], int(sys.argv[2])
     train, heldout = corpus.build()
     os.makedirs(WORK, exist_ok=True)

@@ -1,7 +1,8 @@
 #!/bin/bash
 # One lent-GPU run for the demo model, from the repository root:
 #   bash tools/train-demo-model/lent-gpu/run.sh   (carry tools/train-demo-model/lent-gpu/carry)
-# Installs the packed voices without overwriting anything the image has,
+# Installs the packed voices without overwriting anything the image has, checks
+# that every training voice speaks (synth.py check),
 # synthesises training speech on most cores (synth.py train, one shard of 500
 # utterances every few seconds) from utterance FIRST_UTTERANCE of synth.py's
 # stream on, past the utterances earlier runs used (0-142,499 by now), so
@@ -33,16 +34,7 @@ if [ "${INSTALL:-1}" = 1 ]; then
   export CORPUS_ROOT=/tmp/corpus
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 fi
-T=$(mktemp -d)
-ok=1
-espeak-ng -v en-us+m3 -w "$T/e.wav" "voice check" || ok=0
-flite -voice slt -t "voice check" -o "$T/f.wav" || ok=0
-for v in kal_diphone ked_diphone cmu_us_slt_arctic_hts; do
-  echo "voice check" | text2wave -eval "(voice_$v)" -o "$T/$v.wav" || ok=0
-done
-sox "$T/e.wav" -r 16000 -c 1 -b 16 "$T/s.wav" pitch 100 tempo 1.1 reverb 30 50 50 rate 16000 || ok=0
-[ $ok = 1 ] || { log "a voice or sox failed: stopping before any training"; exit 3; }
-log "voices ok"
+(cd "$TD" && python3 synth.py check) || { log "stopping before any training"; exit 3; }
 
 mkdir -p "$TD/work/feats"
 (cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}" "${FIRST_UTTERANCE:-150000}") > "$OUT/synth.log" 2>&1 &
