@@ -13,7 +13,9 @@ usage: synth.py train N SHARD_SIZE [FIRST] | synth.py heldout N | synth.py check
 Training speech is one fixed stream of utterances (utterance i always comes
 from seed i); FIRST (a multiple of SHARD_SIZE) starts N utterances into it, so
 a run can go on with speech a checkpoint has never heard.
-Runs one worker per core (SYNTH_WORKERS overrides). A machine without
+Runs one worker per core (SYNTH_WORKERS overrides). SYNTH_SHARES="E,F" sets
+the shares of training utterances spoken by espeak-ng and flite (festival
+gets the rest; default 0.72,0.22). A machine without
 festival gives festival's share of the training voices to flite. `check`
 speaks through every training voice and sox once and exits 1 naming any that
 fail: training drops a failing voice's utterances without a word.
@@ -58,11 +60,17 @@ HAVE_FESTIVAL = shutil.which("text2wave") is not None
 WORKERS = int(os.environ.get("SYNTH_WORKERS", os.cpu_count()))
 
 
+# Shares of the training stream by engine; the default made the stream the
+# shipped model first learnt from. Changing them changes which voice speaks
+# utterance i, so a run that moves them should start at a new FIRST.
+ESPEAK_SHARE, FLITE_SHARE = [float(x) for x in os.environ.get("SYNTH_SHARES", "0.72,0.22").split(",")]
+
+
 def train_voice(rng):
     r = rng.random()
-    if r < 0.72:
+    if r < ESPEAK_SHARE:
         return ("espeak", f"{rng.choice(ESPEAK_DIALECTS)}+{rng.choice(ESPEAK_VARIANTS)}")
-    if r < 0.94 or not HAVE_FESTIVAL:
+    if r < ESPEAK_SHARE + FLITE_SHARE or not HAVE_FESTIVAL:
         return ("flite", rng.choice(FLITE_TRAIN))
     return ("festival", rng.choice(FESTIVAL))
 

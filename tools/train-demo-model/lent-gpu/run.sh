@@ -16,7 +16,7 @@
 # `export.py lr1e-3-reg1.npz` exports them.
 # Env: TOTAL_SECONDS (500), RUNS ("1e-3:1"), MIN_SHARDS (20), SYNTH_WORKERS (12),
 # FIRST_UTTERANCE (150000), DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500),
-# INSTALL (1).
+# INSTALL (1), and SYNTH_SHARES (synth.py's engine shares; its default unless set).
 set -u
 T0=$(date +%s)
 elapsed() { echo $(( $(date +%s) - T0 )); }
