@@ -60,10 +60,21 @@ HAVE_FESTIVAL = shutil.which("text2wave") is not None
 WORKERS = int(os.environ.get("SYNTH_WORKERS", os.cpu_count()))
 
 
-# Shares of the training stream by engine; the default made the stream the
-# shipped model first learnt from. Changing them changes which voice speaks
-# utterance i, so a run that moves them should start at a new FIRST.
-ESPEAK_SHARE, FLITE_SHARE = [float(x) for x in os.environ.get("SYNTH_SHARES", "0.72,0.22").split(",")]
+def engine_shares(spec):
+    """SYNTH_SHARES "E,F" -> (espeak share, flite share). The default makes the
+    stream the shipped model learnt from; other shares change which voice
+    speaks utterance i, not its sentence, so a run still starts past the
+    utterances used before (FIRST)."""
+    try:
+        espeak, flite = (float(x) for x in spec.split(","))
+    except ValueError:
+        espeak = flite = -1.0
+    if espeak < 0 or flite < 0 or espeak + flite > 1:
+        sys.exit(f'SYNTH_SHARES="{spec}": want two shares "espeak,flite", each >= 0, summing to at most 1')
+    return espeak, flite
+
+
+ESPEAK_SHARE, FLITE_SHARE = engine_shares(os.environ.get("SYNTH_SHARES", "0.72,0.22"))
 
 
 def train_voice(rng):
