@@ -67,9 +67,10 @@ def engine_shares(spec):
     utterances used before (FIRST)."""
     try:
         espeak, flite = (float(x) for x in spec.split(","))
+        valid = espeak >= 0 and flite >= 0 and espeak + flite <= 1  # false for nan too
     except ValueError:
-        espeak = flite = -1.0
-    if espeak < 0 or flite < 0 or espeak + flite > 1:
+        valid = False
+    if not valid:
         sys.exit(f'SYNTH_SHARES="{spec}": want two shares "espeak,flite", each >= 0, summing to at most 1')
     return espeak, flite
 
