@@ -68,6 +68,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     executionProvider: cfg.executionProvider,
     numThreads: cfg.asrThreads,
     beamSize: cfg.beamSize,
+    tokenFloorNats: cfg.tokenFloorNats,
+    scoreWindowNats: cfg.scoreWindowNats,
     lmPath,
     lmWeight: cfg.lmWeight,
     lmTokenBonus: cfg.lmTokenBonus,

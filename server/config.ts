@@ -30,6 +30,8 @@ export interface ServerConfig {
   wordBonus: number;
   oovPenalty: number;
   beamSize: number;
+  tokenFloorNats: number;
+  scoreWindowNats: number;
   maxBatch: number;
   partialIntervalMs: number;
   maxSegmentMs: number;
@@ -84,6 +86,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'wordBonus', env: 'WORD_BONUS', flag: 'word-bonus', help: 'score added per completed word when a word language model is used' },
   { key: 'oovPenalty', env: 'OOV_PENALTY', flag: 'oov-penalty', help: "score taken once from a word outside the word language model's lexicon" },
   { key: 'beamSize', env: 'BEAM_SIZE', flag: 'beam-size', help: 'prefixes kept by the beam search of finals' },
+  { key: 'tokenFloorNats', env: 'TOKEN_FLOOR_NATS', flag: 'token-floor-nats', help: 'beam search: a token less likely than e^-N on a frame extends no prefix (tuned per model, like the LM weights)' },
+  { key: 'scoreWindowNats', env: 'SCORE_WINDOW_NATS', flag: 'score-window-nats', help: 'beam search: a prefix e^N times less likely than the best is dropped (tuned per model)' },
   { key: 'maxBatch', env: 'MAX_BATCH', flag: 'max-batch', help: 'most segments in one recognition call' },
   { key: 'partialIntervalMs', env: 'PARTIAL_INTERVAL_MS', flag: 'partial-interval-ms', help: 'audio between two partials of a segment' },
   { key: 'maxSegmentMs', env: 'MAX_SEGMENT_MS', flag: 'max-segment-ms', help: 'longest segment before a forced cut' },
@@ -123,6 +127,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   wordBonus: DEFAULT_BEAM_DECODING.wordBonus,
   oovPenalty: DEFAULT_BEAM_DECODING.oovPenalty,
   beamSize: DEFAULT_BEAM_DECODING.beamSize,
+  tokenFloorNats: DEFAULT_BEAM_DECODING.tokenFloorNats,
+  scoreWindowNats: DEFAULT_BEAM_DECODING.scoreWindowNats,
   maxBatch: 16,
   partialIntervalMs: 300,
   maxSegmentMs: 15_000,

@@ -3,7 +3,7 @@
  * the forced alignment that times the tokens of both.
  */
 import { describe, expect, it } from 'vitest';
-import { alignTokens, greedyDecode, prefixBeamSearch } from '../engine/asr/ctc.js';
+import { alignTokens, DEFAULT_PRUNING, greedyDecode, prefixBeamSearch } from '../engine/asr/ctc.js';
 
 /** Rows of probabilities over [blank, a, b] → flat log-probabilities. */
 const logRows = (rows: number[][]) => Float32Array.from(rows.flat(), Math.log);
@@ -57,5 +57,17 @@ describe('prefixBeamSearch', () => {
     const lp = logRows([[0.4, 0.35, 0.25], [0.4, 0.35, 0.25], [0.4, 0.35, 0.25]]);
     expect(greedyDecode(lp, 0, 3, 3, 0).tokenIds).toEqual([]);
     expect(prefixBeamSearch(lp, 0, 3, 3, 0, 8).tokenIds).toEqual([1]);
+  });
+
+  it('prunes by the limits it is given: a token under the floor extends nothing, a prefix outside the window is dropped', () => {
+    // The case above: "a" wins only by summing paths through several prefixes.
+    const lp = logRows([[0.4, 0.35, 0.25], [0.4, 0.35, 0.25], [0.4, 0.35, 0.25]]);
+    const search = (tokenFloorNats: number, scoreWindowNats: number) =>
+      prefixBeamSearch(lp, 0, 3, 3, 0, 8, undefined, { tokenFloorNats, scoreWindowNats }).tokenIds;
+    expect(search(DEFAULT_PRUNING.tokenFloorNats, DEFAULT_PRUNING.scoreWindowNats)).toEqual([1]);
+    // e^-1 = 0.37: neither a (0.35) nor b (0.25) may start a prefix.
+    expect(search(1, DEFAULT_PRUNING.scoreWindowNats)).toEqual([]);
+    // 0.01 nats keeps only the best prefix on each frame, so the paths of "a" are never summed.
+    expect(search(DEFAULT_PRUNING.tokenFloorNats, 0.01)).toEqual([]);
   });
 });

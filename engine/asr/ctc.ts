@@ -50,19 +50,27 @@ export function greedyDecode(
 }
 
 /**
- * Search pruning, tuned with the demo model on the first half of its held-out
- * set. At 64 prefixes the two rules took the search from ~120 to ~25 ms per
- * utterance at the same WER (a token floor of e^-20 and no score window
- * before). The demo model of 2026-11-27 keeps more tokens and prefixes
- * alive: at the previous limits (e^-10, e^24) its search made 1.9 times the
- * previous model's prefix extensions per held-out utterance. e^-9 and e^12 bring it back to the
- * same count at the same held-out WER. (e^12 would cost the previous model
- * 0.7 points: the limits follow the model, like the LM weights.)
- * A token less likely than e^-9 on a frame extends no prefix there.
+ * Limits that keep the beam search cheap, in nats (natural-log units).
+ * Like the LM weights they follow the model, so they are decoding options
+ * (recognizer.ts, `--token-floor-nats`, `--score-window-nats`), not constants.
  */
-const MIN_TOKEN_LOG_PROB = -9;
-/** A prefix e^12 times less likely than the best is dropped even when the beam has room. */
-const SCORE_WINDOW = 12;
+export interface SearchPruning {
+  /** A token less likely than e^-tokenFloorNats on a frame extends no prefix there. */
+  tokenFloorNats: number;
+  /** A prefix e^scoreWindowNats times less likely than the best is dropped even when the beam has room. */
+  scoreWindowNats: number;
+}
+
+/**
+ * Tuned with the demo model on the first half of its held-out set. At 64
+ * prefixes the two rules took the search from ~120 to ~25 ms per utterance
+ * at the same WER (a floor of e^-20 and no window before). The demo model of
+ * 2026-11-27 keeps more tokens and prefixes alive: at the previous limits
+ * (e^-10, e^24) its search made 1.9 times the previous model's prefix
+ * extensions per held-out utterance, and e^-9, e^12 bring it back to the same
+ * count at the same held-out WER (e^12 would cost the previous model 0.7 points).
+ */
+export const DEFAULT_PRUNING: SearchPruning = { tokenFloorNats: 9, scoreWindowNats: 12 };
 
 function logAdd(a: number, b: number): number {
   if (a === -Infinity) return b;
@@ -95,8 +103,8 @@ interface Prefix extends LmPrefix {
 
 /**
  * Prefix beam search, optionally with language models. Keeps up to
- * `beamSize` prefixes within SCORE_WINDOW of the best; the best one's tokens
- * are timed by `alignTokens`. With `fusion`, each new token adds its LM
+ * `beamSize` prefixes within `pruning.scoreWindowNats` of the best; the best
+ * one's tokens are timed by `alignTokens`. With `fusion`, each new token adds its LM
  * scores (lm-fusion.ts), and the end of the utterance the LMs' </s>.
  */
 export function prefixBeamSearch(
@@ -107,7 +115,9 @@ export function prefixBeamSearch(
   blankId: number,
   beamSize: number,
   fusion?: LmFusion,
+  pruning: SearchPruning = DEFAULT_PRUNING,
 ): CtcHypothesis {
+  const minTokenLogProb = -pruning.tokenFloorNats;
   const lmScores = fusion ? new LmScorer(fusion, vocabSize) : undefined;
   let nextId = 0;
   const newPrefix = (parent: Prefix | null, tokenId: number): Prefix => ({
@@ -157,7 +167,7 @@ export function prefixBeamSearch(
       for (let v = 0; v < vocabSize; v++) {
         if (v === blankId) continue;
         const lp = logProbs[row + v];
-        if (lp < MIN_TOKEN_LOG_PROB) continue;
+        if (lp < minTokenLogProb) continue;
         const key = keyOf(prefix.id, v);
         let child = known.get(key) ?? created.get(key);
         if (!child) {
@@ -173,7 +183,7 @@ export function prefixBeamSearch(
     for (const p of next) p.nTotal = logAdd(p.nBlank, p.nNonBlank);
     next.sort((a, b) => b.nTotal - a.nTotal);
     let keep = Math.min(beamSize, next.length);
-    while (keep > 1 && next[keep - 1].nTotal < next[0].nTotal - SCORE_WINDOW) keep--;
+    while (keep > 1 && next[keep - 1].nTotal < next[0].nTotal - pruning.scoreWindowNats) keep--;
     beams = next.slice(0, keep);
     known = new Map();
     for (const p of beams) {

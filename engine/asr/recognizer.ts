@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ModelThread } from '../model-thread.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
-import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord } from './ctc.js';
+import { DEFAULT_PRUNING, greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
 import { parseTokens, type TokenTable } from './tokens.js';
 import { lexiconOf, type LmFusion } from './lm-fusion.js';
 import { NgramLm } from './ngram-lm.js';
@@ -32,6 +32,9 @@ export interface RecognizerOptions {
    */
   decoding?: 'greedy' | 'beam';
   beamSize?: number;
+  /** The beam search's pruning limits (ctc.ts). */
+  tokenFloorNats?: number;
+  scoreWindowNats?: number;
   /** ARPA token language model, fused into beam decoding (see ngram-lm.ts). */
   lmPath?: string;
   lmWeight?: number;
@@ -58,7 +61,7 @@ export interface RecognitionResult {
  * trusted its LMs less (1 / 1, then 0.7 / 0.9, now 0.3 / 0.7). With the search's
  * pruning (ctc.ts) a final costs ~25 ms of search.
  */
-export const DEFAULT_BEAM_DECODING = { beamSize: 64, lmWeight: 0.3, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1.5, oovPenalty: 10 };
+export const DEFAULT_BEAM_DECODING = { beamSize: 64, ...DEFAULT_PRUNING, lmWeight: 0.3, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1.5, oovPenalty: 10 };
 
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
@@ -71,6 +74,7 @@ export class CtcRecognizer {
     readonly normalizeType: string,
     private readonly decoding: 'greedy' | 'beam',
     private readonly beamSize: number,
+    private readonly pruning: SearchPruning,
     private readonly fusion: LmFusion | undefined,
   ) {}
 
@@ -112,6 +116,10 @@ export class CtcRecognizer {
       meta.normalize_type ?? '',
       opts.decoding ?? (lmPaths.length > 0 ? 'beam' : 'greedy'),
       opts.beamSize ?? DEFAULT_BEAM_DECODING.beamSize,
+      {
+        tokenFloorNats: opts.tokenFloorNats ?? DEFAULT_BEAM_DECODING.tokenFloorNats,
+        scoreWindowNats: opts.scoreWindowNats ?? DEFAULT_BEAM_DECODING.scoreWindowNats,
+      },
       lmPaths.length > 0 ? lmFusion(opts, tokens) : undefined,
     );
   }
@@ -169,7 +177,7 @@ export class CtcRecognizer {
 
   private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, beam: boolean): RecognitionResult {
     const hyp = beam
-      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.beamSize, this.fusion)
+      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.beamSize, this.fusion, this.pruning)
       : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
     const words = joinWords(hyp, this.tokens, this.outputFrameMs);
     return {
