@@ -56,12 +56,13 @@ export interface RecognitionResult {
 
 /**
  * Tuned on the first half of the demo model's held-out set (models/demo-en-ctc/README.md):
- * 64 prefixes gain ~1.5 WER points over 16 (8 -> 16 gained ~1); the word LM ~2
- * more. The LM weights follow the acoustic model: each better model has
- * trusted its LMs less (1 / 1, then 0.7 / 0.9, now 0.3 / 0.7). With the search's
- * pruning (ctc.ts) a final costs ~25 ms of search.
+ * 64 prefixes gain ~1.5 WER points over 16 (8 -> 16 gained ~1), 128 another
+ * ~0.2 (256 nothing more); the word LM ~2 more. The LM weights follow the
+ * acoustic model: each better model has trusted its token LM less (1 / 1, then
+ * 0.7 / 0.9, 0.3 / 0.7, now 0.15 / 0.7). With the search's pruning (ctc.ts) a
+ * final costs ~45 ms of search.
  */
-export const DEFAULT_BEAM_DECODING = { beamSize: 64, ...DEFAULT_PRUNING, lmWeight: 0.3, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1.5, oovPenalty: 10 };
+export const DEFAULT_BEAM_DECODING = { beamSize: 128, ...DEFAULT_PRUNING, lmWeight: 0.15, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1.5, oovPenalty: 10 };
 
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
