@@ -5,7 +5,7 @@
 # that every training voice speaks (synth.py check),
 # synthesises training speech on most cores (synth.py train, one shard of 500
 # utterances every few seconds) from utterance FIRST_UTTERANCE of synth.py's
-# stream on, past the utterances earlier runs used (0-348,499 by now), so
+# stream on, past the utterances earlier runs used (0-431,999 by now), so
 # all of it is new to the model; waits for MIN_SHARDS shards so a resumed model
 # does not spend its first minutes on a few hours of speech over and over (it
 # overfits them: a run that trained on 12 h for 2,500 steps lost 1.8 points), then
@@ -15,7 +15,7 @@
 # come back in $OUT as lr<LR>-reg<R>.npz (+ .json with size and step):
 # `export.py lr1e-3-reg1.npz` exports them.
 # Env: TOTAL_SECONDS (500), RUNS ("1e-3:1"), MIN_SHARDS (20), SYNTH_WORKERS (12),
-# FIRST_UTTERANCE (400000), DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500),
+# FIRST_UTTERANCE (450000), DEVICE (cuda), BATCH_FRAMES (32000), SHARD_SIZE (500),
 # INSTALL (1), and SYNTH_SHARES (synth.py's engine shares; its default unless set).
 set -u
 T0=$(date +%s)
@@ -37,7 +37,7 @@ fi
 (cd "$TD" && python3 synth.py check) || { log "stopping before any training"; exit 3; }
 
 mkdir -p "$TD/work/feats"
-(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}" "${FIRST_UTTERANCE:-400000}") > "$OUT/synth.log" 2>&1 &
+(cd "$TD" && exec python3 synth.py train 200000 "${SHARD_SIZE:-500}" "${FIRST_UTTERANCE:-450000}") > "$OUT/synth.log" 2>&1 &
 SYNTH=$!
 shards() { ls "$TD"/work/feats/shard????.npz 2>/dev/null | wc -l; }
 until [ "$(shards)" -ge "${MIN_SHARDS:-20}" ] || [ "$(elapsed)" -ge $((TOTAL / 3)) ]; do sleep 2; done
