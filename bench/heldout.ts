@@ -11,35 +11,25 @@
  * both LMs (the server's finals), over all of it, each half (the first is
  * where decoding settings were tuned) and each engine's voices.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CtcRecognizer, type RecognizerOptions } from '../engine/asr/recognizer.js';
 import { corpusWer } from '../engine/asr/wer.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
-import { readAudio16k } from '../tests/helpers/speech.js';
-
-interface HeldoutItem {
-  wav: string;
-  text: string;
-  engine: string;
-  voice: string;
-}
+import { readHeldoutSet, transcribeAll } from '../tests/helpers/heldout-set.js';
 
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = option('dir') ?? path.join('tools', 'train-demo-model', 'work');
 const modelDir = option('model') ?? DEMO_MODEL_DIR;
 const lmDir = option('lms') ?? DEMO_MODEL_DIR;
-const list = path.join(dir, 'heldout.jsonl');
-if (!existsSync(list)) {
-  console.error(`${list} not found: make the held-out set first (cd tools/train-demo-model && python3 synth.py heldout 300)`);
+let set: ReturnType<typeof readHeldoutSet>;
+try {
+  set = readHeldoutSet(dir);
+} catch (err) {
+  console.error((err as Error).message);
   process.exit(2);
 }
-const items = readFileSync(list, 'utf8')
-  .trim()
-  .split('\n')
-  .map((line) => JSON.parse(line) as HeldoutItem);
-const audio = items.map((it) => readAudio16k(path.join(dir, it.wav)));
+const { items, audio } = set;
 const half = Math.ceil(items.length / 2);
 const subsets: [string, (i: number) => boolean][] = [
   ['all', () => true],
@@ -56,12 +46,11 @@ const decodings: [string, RecognizerOptions][] = [
   ['beam + token and word LMs', { ...model, lmPath: tokenLm, wordLmPath: path.join(lmDir, 'words.arpa.gz') }],
 ];
 
-console.log(`${items.length} held-out utterances from ${list}; ${subsets.map(([name, sel]) => `${name} ${items.filter((_, i) => sel(i)).length}`).join(', ')}`);
+console.log(`${items.length} held-out utterances from ${dir}; ${subsets.map(([name, sel]) => `${name} ${items.filter((_, i) => sel(i)).length}`).join(', ')}`);
 for (const [name, options] of decodings) {
   const recognizer = await CtcRecognizer.load(options);
   const started = performance.now();
-  const hyps: string[] = [];
-  for (let i = 0; i < audio.length; i += 16) hyps.push(...(await recognizer.recognizeBatch(audio.slice(i, i + 16))).map((r) => r.text));
+  const hyps = await transcribeAll(recognizer, audio);
   const msPerUtterance = (performance.now() - started) / audio.length;
   await recognizer.close();
   const wers = subsets.map(([subset, sel]) => {

@@ -9,7 +9,12 @@ Augmentation: random speaking rate and pitch, gain, additive noise at random
 SNR, optional reverb, random leading / trailing silence, and for a fifth of
 the training speech an 8 kHz G.711 phone line (mu-law or A-law).
 
-usage: synth.py train N SHARD_SIZE [FIRST] | synth.py heldout N | synth.py check
+usage: synth.py train N SHARD_SIZE [FIRST] | synth.py heldout N |
+       synth.py heldout-texts N | synth.py check
+`heldout-texts` draws N held-out sentences from the corpus into the committed
+heldout-texts.txt; `heldout` speaks the first N of them, so the held-out set
+can be remade (by tests/heldout-set.test.ts too) on a machine without the
+corpus's Debian packages. Output goes to work/ (SYNTH_WORK overrides).
 Training speech is one fixed stream of utterances (utterance i always comes
 from seed i); FIRST (a multiple of SHARD_SIZE) starts N utterances into it, so
 a run can go on with speech a checkpoint has never heard.
@@ -43,7 +48,8 @@ import fbank
 import shards
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, "work")
+WORK = os.environ.get("SYNTH_WORK", os.path.join(HERE, "work"))
+HELDOUT_TEXTS = os.path.join(HERE, "heldout-texts.txt")
 
 ESPEAK_DIALECTS = ["en-us", "en-gb", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-rp", "en-gb-x-gbcwmd", "en-us-nyc"]
 HELDOUT_DIALECTS = ["en-029"]
@@ -223,11 +229,14 @@ def main():
         print(f"voices failing: {', '.join(failed)}" if failed else "voices ok")
         sys.exit(1 if failed else 0)
     mode, n = sys.argv[1], int(sys.argv[2])
-    train, heldout = corpus.build()
+    if mode == "heldout-texts":
+        with open(HELDOUT_TEXTS, "w") as f:
+            f.writelines(t + "\n" for t in random.Random(7).sample(corpus.build()[1], n))
+        return
     os.makedirs(WORK, exist_ok=True)
     if mode == "heldout":
-        rng = random.Random(7)
-        texts = rng.sample(heldout, n)
+        with open(HELDOUT_TEXTS) as f:
+            texts = f.read().splitlines()[:n]
         outdir = os.path.join(WORK, "heldout")
         os.makedirs(outdir, exist_ok=True)
         items = []
@@ -243,6 +252,7 @@ def main():
                 f.write(json.dumps(it) + "\n")
         print(f"heldout: {len(items)} utterances")
         return
+    train = corpus.build()[0]
     shard_size = int(sys.argv[3])
     first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     assert first % shard_size == 0, "the first utterance must start a shard"

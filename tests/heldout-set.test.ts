@@ -1,0 +1,42 @@
+/**
+ * The speech-recognition target on the demo model's held-out set: remakes
+ * `synth.py heldout 300` (the committed held-out sentences in held-out voices,
+ * through espeak-ng, flite and sox) in a temporary folder, transcribes it as
+ * the server decodes finals (beam search with the shipped token and word
+ * LMs at the server's defaults) and asserts WER under 15%.
+ * bench/heldout.ts prints the same figures with greedy and token-LM rows.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { CtcRecognizer } from '../engine/asr/recognizer.js';
+import { corpusWer } from '../engine/asr/wer.js';
+import { PROJECT_ROOT } from './shared.js';
+import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
+import { HELDOUT_SET_SIZE, makeHeldoutSet, readHeldoutSet, transcribeAll } from './helpers/heldout-set.js';
+
+const DEMO = path.join(PROJECT_ROOT, 'models/demo-en-ctc');
+const dir = mkdtempSync(path.join(os.tmpdir(), 'lt-heldout-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it(`transcribes the ${HELDOUT_SET_SIZE}-utterance held-out set under the 15% WER target, as the server decodes finals`, async () => {
+  makeHeldoutSet(dir);
+  const { items, audio } = readHeldoutSet(dir);
+  expect(items.length).toBe(HELDOUT_SET_SIZE);
+  const recognizer = await CtcRecognizer.load({
+    modelPath: path.join(DEMO, 'model.onnx'),
+    tokensPath: path.join(DEMO, 'tokens.txt'),
+    numThreads: 1,
+    lmPath: path.join(DEMO, 'lm.arpa.gz'),
+    wordLmPath: path.join(DEMO, 'words.arpa.gz'),
+  });
+  const hyps = await transcribeAll(recognizer, audio);
+  await recognizer.close();
+  const half = HELDOUT_SET_SIZE / 2;
+  const werOf = (from: number, to: number) => corpusWer(items.slice(from, to).map((it, i) => ({ reference: it.text, hypothesis: hyps[from + i] })));
+  const all = werOf(0, items.length);
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  console.log(`${describeWer('held-out set', all.wer, DEMO_MODEL_WER.heldoutSet)} over ${all.referenceWords} words; first half (tuned decoding) ${pct(werOf(0, half).wer)}, second half ${pct(werOf(half, items.length).wer)}`);
+  expect(all.wer).toBeLessThan(DEMO_MODEL_WER.heldoutSet.bound);
+});
