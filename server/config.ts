@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_BEAM_DECODING } from '../engine/asr/recognizer.js';
+import { DEFAULT_SCHEDULER_OPTIONS } from '../engine/scheduler.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -129,7 +130,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   beamSize: DEFAULT_BEAM_DECODING.beamSize,
   tokenFloorNats: DEFAULT_BEAM_DECODING.tokenFloorNats,
   scoreWindowNats: DEFAULT_BEAM_DECODING.scoreWindowNats,
-  maxBatch: 16,
+  maxBatch: DEFAULT_SCHEDULER_OPTIONS.maxBatch,
   partialIntervalMs: 300,
   maxSegmentMs: 15_000,
   maxMessageBytes: 1 << 20,

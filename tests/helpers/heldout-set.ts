@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CtcRecognizer } from '../../engine/asr/recognizer.js';
+import { DEFAULT_SCHEDULER_OPTIONS } from '../../engine/scheduler.js';
 import { PROJECT_ROOT } from '../shared.js';
 import { readAudio16k } from './speech.js';
 
@@ -37,9 +38,10 @@ export function readHeldoutSet(dir: string): { items: HeldoutItem[]; audio: Floa
   return { items, audio: items.map((it) => readAudio16k(path.join(dir, it.wav))) };
 }
 
-/** Texts for all of `audio`, 16 utterances to a model call as the server batches. */
+/** Texts for all of `audio`, as many utterances to a model call as the server's scheduler takes. */
 export async function transcribeAll(recognizer: CtcRecognizer, audio: Float32Array[]): Promise<string[]> {
+  const { maxBatch } = DEFAULT_SCHEDULER_OPTIONS;
   const texts: string[] = [];
-  for (let i = 0; i < audio.length; i += 16) texts.push(...(await recognizer.recognizeBatch(audio.slice(i, i + 16))).map((r) => r.text));
+  for (let i = 0; i < audio.length; i += maxBatch) texts.push(...(await recognizer.recognizeBatch(audio.slice(i, i + maxBatch))).map((r) => r.text));
   return texts;
 }
