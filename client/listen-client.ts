@@ -44,7 +44,9 @@
  * practice). A socket the server closes with 1008 (policy: a slow consumer)
  * or 1009 (a frame too large) is not retried.
  */
-import { DEFAULT_SESSION_CONFIG, decodeServerMessage, encodeClientMessage, resolveSessionConfig } from '../protocol/codec.js';
+import { decodeServerMessage, encodeClientMessage } from '../protocol/frames.js';
+import { DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../protocol/session-config.js';
+import { NUMBERED_EVENTS } from '../protocol/messages.js';
 import type {
   ClientMessage,
   ClosedMessage,
@@ -146,8 +148,6 @@ export class ListenClientError extends Error {
 export const DEFAULT_RECONNECT: Readonly<ReconnectOptions> = Object.freeze({ maxAttempts: 6, baseDelayMs: 250, maxDelayMs: 5_000 });
 export const DEFAULT_MAX_BUFFERED_AUDIO_BYTES = 1 << 20;
 
-/** The server events that `resume_from` counts: the set server/resume.ts numbers for replay. */
-const NUMBERED_EVENTS: ReadonlySet<ServerMessage['type']> = new Set(['final', 'speech_started', 'utterance_end', 'speaker_update']);
 /** Close codes that mean the server cut this client off on purpose: retrying would meet the same fate. */
 const NO_RETRY_CLOSE_CODES = new Set([1008, 1009]);
 

@@ -2,11 +2,12 @@
  * One transcript stream (a session's mono audio, or one of its channels):
  * cuts 16 kHz audio into VAD chunks, scores them in the shared VAD batcher,
  * segments speech, asks the shared scheduler for partials while a segment
- * grows and a final when it closes, and emits protocol messages in order.
+ * grows and a final when it closes, and emits stream events in order.
  * With a speaker labeler (diarization on), the audio goes to it too and
  * finals carry its speaker labels.
  */
-import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
+import { SAMPLES_PER_MS } from './audio/format.js';
+import type { StreamEvent, Transcript } from './events.js';
 import type { RecognitionScheduler } from './scheduler.js';
 import type { SpeakerLabeler } from './speaker-labeler.js';
 import { assembleTranscript } from './transcript.js';
@@ -21,15 +22,6 @@ export interface TranscriberOptions {
   segmenter: Partial<SegmenterOptions>;
 }
 
-export interface TranscriberObserver {
-  send(msg: ServerMessage): void;
-  /** Something went wrong inside the pipeline; the session decides what to do. */
-  fail(err: unknown): void;
-  onFirstPartial?(latencyMs: number): void;
-  onFinal?(latencyMs: number): void;
-}
-
-const SAMPLES_PER_MS = 16;
 
 export class ChannelTranscriber {
   private readonly segmenter: Segmenter;
@@ -50,13 +42,13 @@ export class ChannelTranscriber {
     private readonly opts: TranscriberOptions,
     vadBatcher: VadBatcher,
     private readonly scheduler: RecognitionScheduler,
-    private readonly observer: TranscriberObserver,
+    private readonly emit: (event: StreamEvent) => void,
     private readonly labeler?: SpeakerLabeler,
   ) {
     this.segmenter = new Segmenter(opts.segmenter);
     this.vad = vadBatcher.open(
       (samples, prob, wallMs) => this.handleEvents(this.segmenter.push(samples, prob, wallMs)),
-      (err) => observer.fail(err),
+      (error) => emit({ type: 'error', error }),
     );
   }
 
@@ -100,7 +92,7 @@ export class ChannelTranscriber {
     for (const ev of events) {
       const seg = ev.segment;
       if (ev.type === 'started') {
-        this.observer.send({ type: 'speech_started', channel: this.opts.channel, segment_id: seg.id, at_ms: Math.round(seg.startSample / SAMPLES_PER_MS) });
+        this.emit({ type: 'speech_started', channel: this.opts.channel, segmentId: seg.id, atMs: Math.round(seg.startSample / SAMPLES_PER_MS) });
         this.lastPartialSamples.set(seg.id, 0);
         this.maybePartial(seg);
       } else if (ev.type === 'grew') {
@@ -123,16 +115,17 @@ export class ChannelTranscriber {
     this.scheduler.partial(this.partialKey(seg), audio, growth).then(
       (result) => {
         if (!result || seg.id <= this.highestEndedId) return;
-        const msg = assembleTranscript('partial', seg, result, this.opts.channel, audio.length);
-        if (msg.text === '' || msg.text === this.lastPartialText.get(seg.id)) return;
-        this.lastPartialText.set(seg.id, msg.text);
+        const transcript = assembleTranscript('partial', seg, result, this.opts.channel, audio.length);
+        if (transcript.text === '' || transcript.text === this.lastPartialText.get(seg.id)) return;
+        this.lastPartialText.set(seg.id, transcript.text);
+        let firstLatencyMs: number | undefined;
         if (!this.firstPartialSent.has(seg.id)) {
           this.firstPartialSent.add(seg.id);
-          this.observer.onFirstPartial?.(performance.now() - seg.speechStartWallMs);
+          firstLatencyMs = performance.now() - seg.speechStartWallMs;
         }
-        this.observer.send(msg);
+        this.emit({ type: 'partial', transcript, firstLatencyMs });
       },
-      (err) => this.observer.fail(err),
+      (error) => this.emit({ type: 'error', error }),
     );
   }
 
@@ -141,22 +134,22 @@ export class ChannelTranscriber {
     // Release the segment's audio now: nothing else needs it once queued.
     seg.chunks = [];
     this.finalChain = this.finalChain.then(async () => {
-      let msg: TranscriptMessage;
+      let transcript: Transcript;
       try {
-        msg = assembleTranscript('final', seg, await decoded, this.opts.channel, seg.numSamples);
-      } catch (err) {
-        this.observer.fail(err);
+        transcript = assembleTranscript('final', seg, await decoded, this.opts.channel, seg.numSamples);
+      } catch (error) {
+        this.emit({ type: 'error', error });
         return;
       }
       this.lastPartialSamples.delete(seg.id);
       this.lastPartialText.delete(seg.id);
       this.firstPartialSent.delete(seg.id);
-      this.labeler?.labelFinal(msg);
-      this.observer.send(msg);
+      this.labeler?.labelFinal(transcript);
+      const latencyMs = reason === 'silence' && seg.lastSpeechWallMs > 0 ? performance.now() - seg.lastSpeechWallMs : undefined;
+      this.emit({ type: 'final', transcript, latencyMs });
       this.finalsSent++;
-      if (reason === 'silence' && seg.lastSpeechWallMs > 0) this.observer.onFinal?.(performance.now() - seg.lastSpeechWallMs);
       if (reason !== 'max_length') {
-        this.observer.send({ type: 'utterance_end', channel: this.opts.channel, segment_id: seg.id, at_ms: msg.end_ms });
+        this.emit({ type: 'utterance_end', channel: this.opts.channel, segmentId: seg.id, atMs: transcript.endMs });
       }
     });
   }

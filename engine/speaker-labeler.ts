@@ -3,14 +3,16 @@
  * diarization stream, labels each final (every word by the speaker heard most
  * over the word's span, the segment by the speaker heard most over the
  * segment) and, when diarization later revises a label it gave, emits a
- * `speaker_update` with the segment's new labels.
+ * speaker update with the segment's new labels.
  *
  * Labels given at final time may be provisional ('' when the diarizer has not
  * analysed that audio yet); they settle once the diarizer's latency has
  * passed, which is when this module forgets the segment.
  */
-import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
 import type { DiarizationEngine, DiarizationStream, LabelChange } from './diarization/index.js';
+import type { StreamEvent, Transcript } from './events.js';
+
+type SpeakerUpdate = Extract<StreamEvent, { type: 'speaker_update' }>;
 
 /** Where a queried span's label lives: the segment's own label (word -1) or one word's. */
 interface SpanOwner {
@@ -21,7 +23,7 @@ interface SpanOwner {
 export class SpeakerLabeler {
   private readonly stream: DiarizationStream;
   /** Finals sent whose labels may still change, as labelled now. */
-  private readonly finals = new Map<number, TranscriptMessage>();
+  private readonly finals = new Map<number, Transcript>();
   private readonly spans = new Map<string, SpanOwner[]>();
   private closed = false;
 
@@ -29,7 +31,7 @@ export class SpeakerLabeler {
     engine: DiarizationEngine,
     id: string,
     private readonly channel: number,
-    private readonly onUpdate: (msg: SpeakerUpdateMessage) => void,
+    private readonly onUpdate: (update: SpeakerUpdate) => void,
   ) {
     this.stream = engine.openStream(id, { onRelabel: (changes) => this.relabel(changes) });
   }
@@ -39,13 +41,13 @@ export class SpeakerLabeler {
   }
 
   /** Fills the speaker fields of a final about to be sent. */
-  labelFinal(msg: TranscriptMessage): void {
-    msg.speaker = this.ask(msg.start_ms, msg.end_ms, { segmentId: msg.segment_id, word: -1 });
-    msg.words.forEach((w, i) => {
-      w.speaker = this.ask(w.start_ms, w.end_ms, { segmentId: msg.segment_id, word: i });
+  labelFinal(final: Transcript): void {
+    final.speaker = this.ask(final.startMs, final.endMs, { segmentId: final.segmentId, word: -1 });
+    final.words.forEach((w, i) => {
+      w.speaker = this.ask(w.startMs, w.endMs, { segmentId: final.segmentId, word: i });
     });
-    // A copy: the caller's message may be encoded and reused.
-    this.finals.set(msg.segment_id, { ...msg, words: msg.words.map((w) => ({ ...w })) });
+    // A copy: the caller's transcript goes on to the listener, which may keep or change it.
+    this.finals.set(final.segmentId, { ...final, words: final.words.map((w) => ({ ...w })) });
     this.forgetSettled();
   }
 
@@ -78,8 +80,8 @@ export class SpeakerLabeler {
       }
     }
     for (const id of [...touched].sort((a, b) => a - b)) {
-      const msg = this.finals.get(id)!;
-      this.onUpdate({ type: 'speaker_update', channel: this.channel, segment_id: id, speaker: msg.speaker, word_speakers: msg.words.map((w) => w.speaker) });
+      const final = this.finals.get(id)!;
+      this.onUpdate({ type: 'speaker_update', channel: this.channel, segmentId: id, speaker: final.speaker, wordSpeakers: final.words.map((w) => w.speaker) });
     }
     this.forgetSettled();
   }
@@ -87,11 +89,11 @@ export class SpeakerLabeler {
   /** Segments whose audio is all final in the diarizer can no longer change. */
   private forgetSettled(): void {
     const until = this.stream.finalUntilMs;
-    for (const [id, msg] of this.finals) {
-      if (msg.end_ms > until) continue;
+    for (const [id, final] of this.finals) {
+      if (final.endMs > until) continue;
       this.finals.delete(id);
-      for (const span of [msg, ...msg.words]) {
-        const key = `${span.start_ms}:${span.end_ms}`;
+      for (const span of [final, ...final.words]) {
+        const key = `${span.startMs}:${span.endMs}`;
         const owners = this.spans.get(key)?.filter((o) => o.segmentId !== id) ?? [];
         if (owners.length > 0) this.spans.set(key, owners);
         else this.spans.delete(key);

@@ -172,6 +172,12 @@ export interface KeepAliveAck {
   type: 'keepalive';
 }
 
+/**
+ * The server messages a resumed session replays and `resume_from` counts: the
+ * server numbers them for replay, the client counts what it received.
+ */
+export const NUMBERED_EVENTS: ReadonlySet<ServerMessage['type']> = new Set(['final', 'speech_started', 'utterance_end', 'speaker_update']);
+
 export type ServerMessage =
   | ReadyMessage
   | TranscriptMessage

@@ -1,52 +1,23 @@
 /**
- * The HTTP + WebSocket server (uWebSockets.js): `/v1/listen` streaming
- * sessions, `/healthz`, `/readyz`, `/metrics`, `/v1/tokens`, `/v1/transcripts`.
- * Upgrades pass the origin allow-list, authentication and the session caps
- * before any audio is read. It owns the shared engine —
- * one VAD batcher and one recognition scheduler for every live session — and
- * graceful shutdown: stop accepting, finalize every session, then close.
+ * The server, composed: one engine shared by every session (engine/), the
+ * metrics, authentication and the transcript store, and the routes —
+ * `/v1/listen` (routes/listen.ts), `/healthz` `/readyz` `/metrics`
+ * (routes/health.ts), `/v1/tokens`, `/v1/transcripts`, the live page — on
+ * one uWebSockets.js app. Graceful shutdown: stop accepting, finish every
+ * session, then release the models and the store.
  */
 import uWS from 'uWebSockets.js';
-import type { ErrorCode, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
-import { configFromQuery, decodeClientMessage, encodeServerMessage, ProtocolError, resolveSessionConfig, resumeFromQuery, wireFormatFromQuery, DEFAULT_SESSION_CONFIG } from '../protocol/codec.js';
-import { CtcRecognizer } from '../engine/asr/recognizer.js';
-import { DiarizationDriver, DiarizationEngine } from '../engine/diarization/index.js';
-import { resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
-import { RecognitionScheduler } from '../engine/scheduler.js';
-import { SileroVad } from '../engine/vad/silero.js';
-import { VadBatcher } from '../engine/vad/vad-batcher.js';
+import { createEngine } from '../engine/index.js';
 import { bearerCredential, createAuthenticator } from './auth.js';
-import { SendGuard } from './backpressure.js';
 import type { ServerConfig } from './config.js';
-import { LimitMetrics, OriginAllowList, SessionCaps } from './limits.js';
 import { Metrics } from './metrics.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerListenRoute } from './routes/listen.js';
 import { registerTokenRoute } from './routes/tokens.js';
 import { registerTranscriptRoutes } from './routes/transcripts.js';
-import { ResumeError, ResumeRegistry, type ResumableStream } from './resume.js';
-import { Session, type SessionIo } from './session.js';
+import { registerStaticRoutes } from './static.js';
 import { LazyTranscriptStore } from './store/lazy-store.js';
 import { SqliteTranscriptStore } from './store/sqlite-store.js';
-import { registerStaticRoutes } from './static.js';
-
-/** The close message uWebSockets.js gives when it drops a client for a frame over maxPayloadLength. */
-const UWS_TOO_BIG = 'Received too big message';
-
-interface SocketData {
-  config: SessionConfig;
-  format: WireFormat;
-  session: Session | null;
-  /** No more sends: the session ended or the client is being cut off. */
-  closed: boolean;
-  /** The close handler ran: the socket must not be touched any more. */
-  gone: boolean;
-  owner: string;
-  guard: SendGuard;
-  /** The session's outgoing side and this socket's place in it (resume.ts). */
-  stream: ResumableStream | null;
-  io: SessionIo | null;
-  /** The `resume_from` query parameter, when `config.resume_token` asks to resume. */
-  resumeFrom: number;
-}
 
 export interface RunningServer {
   port: number;
@@ -57,218 +28,27 @@ export interface RunningServer {
 }
 
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
-  const model = resolveModel(cfg.model || undefined, { log });
-  const lmPath = resolveLanguageModel(cfg.lm, model.modelPath, log);
-  const wordLmPath = resolveLanguageModel(cfg.wordLm, model.modelPath, log, 'word');
-  if (!lmPath && !wordLmPath) log('no language model: finals decode greedily');
-  const recognizer = await CtcRecognizer.load({
-    modelPath: model.modelPath,
-    tokensPath: model.tokensPath,
-    name: model.name,
-    executionProvider: cfg.executionProvider,
-    numThreads: cfg.asrThreads,
-    beamSize: cfg.beamSize,
-    tokenFloorNats: cfg.tokenFloorNats,
-    scoreWindowNats: cfg.scoreWindowNats,
-    lmPath,
-    lmWeight: cfg.lmWeight,
-    lmTokenBonus: cfg.lmTokenBonus,
-    wordLmPath,
-    wordLmWeight: cfg.wordLmWeight,
-    wordBonus: cfg.wordBonus,
-    oovPenalty: cfg.oovPenalty,
-  });
-  const vad = await SileroVad.load(cfg.vadModel);
-  log(`model ${model.name} (${model.source}: ${model.modelPath}), VAD Silero v${vad.version} (${cfg.vadModel})`);
-
   const metrics = new Metrics();
-  const vadBatcher = new VadBatcher(vad, 16, metrics.vadStats);
-  const scheduler = new RecognitionScheduler(recognizer, { maxBatch: cfg.maxBatch }, metrics.schedulerStats);
-  const diarization = cfg.diarizationModel
-    ? new DiarizationDriver(
-        await DiarizationEngine.create({ segmentationModelPath: cfg.diarizationModel, intraOpThreads: cfg.diarizationThreads }),
-        100,
-        (windows) => metrics.diarizationBatchSize.observe(windows),
-        (err) => log(`diarization step failed: ${err instanceof Error ? err.message : String(err)}`),
-      )
-    : undefined;
-  if (diarization) log(`diarization: pyannote segmentation (${cfg.diarizationModel})`);
-  const limits = { max_message_bytes: cfg.maxMessageBytes, max_session_ms: cfg.maxSessionMs, idle_timeout_ms: cfg.idleTimeoutMs };
-  const sessions = new Set<Session>();
-  // A session leaves `sessions` when it is let go: at once, or after its grace period when dropped.
-  const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => sessions.delete(s));
-  let draining = false;
+  const engine = await createEngine(cfg, {
+    log,
+    vadStats: metrics.vadStats,
+    schedulerStats: metrics.schedulerStats,
+    onDiarizationStep: (windows) => metrics.diarizationBatchSize.observe(windows),
+  });
   const auth = createAuthenticator(cfg, log);
-  const origins = new OriginAllowList(cfg.allowedOrigins);
-  const caps = new SessionCaps(cfg.maxSessions, cfg.maxSessionsPerOwner);
-  const limitMetrics = new LimitMetrics(metrics.registry);
-  const backpressure = { softLimitBytes: cfg.sendSoftLimitBytes, hardLimitBytes: cfg.sendHardLimitBytes, slowConsumerMs: cfg.slowConsumerMs };
   // Opened on the first transcript request, so a server that only streams writes no file.
   const store = new LazyTranscriptStore(() => new SqliteTranscriptStore(cfg.dataDir));
 
-  /** Sends unless the client lags (backpressure.ts): its partials are then skipped, and a client stuck too long is cut off. */
-  const deliver = (ws: uWS.WebSocket<SocketData>, msg: ServerMessage): void => {
-    const data = ws.getUserData();
-    if (data.closed) return;
-    const decision = data.guard.decide(msg.type, ws.getBufferedAmount(), performance.now());
-    if (decision === 'skip') return void limitMetrics.partialsSkipped.inc();
-    if (decision === 'send') {
-      const payload = encodeServerMessage(msg, data.format);
-      // 2: over uWS maxBackpressure, the message was dropped; a lost final must not pass silently.
-      if (ws.send(payload, typeof payload !== 'string') !== 2) return;
-    }
-    limitMetrics.slowConsumers.inc();
-    data.closed = true;
-    // Not from inside the session's own send: the close handler tears the session down.
-    setImmediate(() => {
-      if (!data.gone) ws.end(1008, 'slow_consumer');
-    });
-  };
-
   const app = uWS.App();
-
-  app.get('/healthz', (res) => {
-    res.writeHeader('content-type', 'text/plain').end('ok\n');
-  });
-  app.get('/readyz', (res) => {
-    if (draining) res.writeStatus('503 Service Unavailable').end('draining\n');
-    else res.writeHeader('content-type', 'text/plain').end('ready\n');
-  });
-  app.get('/metrics', (res) => {
-    let aborted = false;
-    res.onAborted(() => (aborted = true));
-    void metrics.registry.metrics().then((text) => {
-      if (aborted) return;
-      res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
-    });
-  });
+  const listen = registerListenRoute(app, cfg, engine, auth, metrics);
+  registerHealthRoutes(app, metrics, () => listen.draining);
   registerTokenRoute(app, auth);
-  registerTranscriptRoutes(
-    app,
-    store,
-    (req) => {
-      const who = auth.check(bearerCredential(req.getHeader('authorization')), 'transcripts');
-      return who.ok ? who.owner : null;
-    },
-    { log },
-  );
-
-  app.ws<SocketData>('/v1/listen', {
-    maxPayloadLength: cfg.maxMessageBytes,
-    idleTimeout: 120,
-    // Above the hard send limit the slow-consumer policy acts first; past this uWS drops messages.
-    maxBackpressure: Math.max(4 << 20, 2 * cfg.sendHardLimitBytes),
-    upgrade: (res, req, context) => {
-      const query = req.getQuery() ?? '';
-      const key = req.getHeader('sec-websocket-key');
-      const protocol = req.getHeader('sec-websocket-protocol');
-      const extensions = req.getHeader('sec-websocket-extensions');
-      const origin = req.getHeader('origin');
-      const headerCredential = bearerCredential(req.getHeader('authorization'));
-      if (draining) return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', 'server is shutting down');
-      if (!origins.allows(origin)) {
-        limitMetrics.refused.inc({ reason: 'origin' });
-        return refuseUpgrade(res, '403 Forbidden', 'unauthorized', `origin ${JSON.stringify(origin)} may not open sessions on this server`);
-      }
-      const who = headerCredential ? auth.check(headerCredential, 'listen') : auth.check(new URLSearchParams(query).get('token'), 'listen', 'query');
-      if (!who.ok) {
-        limitMetrics.refused.inc({ reason: 'unauthorized' });
-        return refuseUpgrade(res, '401 Unauthorized', 'unauthorized', who.message);
-      }
-      let config: SessionConfig;
-      let format: WireFormat;
-      let resumeFrom: number;
-      try {
-        format = wireFormatFromQuery(query);
-        config = resolveSessionConfig(configFromQuery(query), DEFAULT_SESSION_CONFIG);
-        resumeFrom = resumeFromQuery(query);
-      } catch (err) {
-        return refuseUpgrade(res, '400 Bad Request', 'bad_config', err instanceof Error ? err.message : String(err));
-      }
-      const full = caps.refusal(who.owner);
-      if (full) {
-        limitMetrics.refused.inc({ reason: 'overloaded' });
-        return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', full);
-      }
-      // open() runs inside upgrade(), so the caps cannot be overrun between the check and the count.
-      const data: SocketData = { config, format, session: null, closed: false, gone: false, owner: who.owner, guard: new SendGuard(backpressure), stream: null, io: null, resumeFrom };
-      res.upgrade<SocketData>(data, key, protocol, extensions, context);
-    },
-    open: (ws) => {
-      const data = ws.getUserData();
-      caps.add(data.owner);
-      metrics.liveSessions.inc();
-      const io: SessionIo = {
-        send: (msg: ServerMessage) => deliver(ws, msg),
-        end: (code, reason) => {
-          if (data.closed) return;
-          data.closed = true;
-          ws.end(code, reason);
-        },
-      };
-      data.io = io;
-      if (data.config.resume_token !== '') {
-        // The session keeps its own settings; the rest of this query does not apply.
-        try {
-          data.stream = resume.resume(data.config.resume_token, data.resumeFrom, data.owner, io);
-          data.session = data.stream.session;
-        } catch (err) {
-          if (!(err instanceof ResumeError)) throw err;
-          metrics.errors.inc({ code: 'bad_config' });
-          deliver(ws, { type: 'error', code: 'bad_config', message: err.message, fatal: true });
-          io.end(1011, 'resume_failed');
-        }
-        return;
-      }
-      metrics.sessionsTotal.inc();
-      data.stream = resume.start(io, data.owner, (out) =>
-        new Session(
-          data.config,
-          { vadBatcher, scheduler, metrics, modelName: recognizer.name, limits, partialIntervalMs: cfg.partialIntervalMs, maxSegmentMs: cfg.maxSegmentMs, diarization, maxAudioRate: cfg.maxAudioRate, audioBurstMs: cfg.audioBurstMs },
-          out,
-        ),
-      );
-      data.session = data.stream.session;
-      sessions.add(data.session);
-    },
-    message: (ws, message, isBinary) => {
-      const data = ws.getUserData();
-      const session = data.session;
-      if (!session) return;
-      try {
-        // uWS reuses the message buffer after this callback returns: copy it.
-        const bytes = new Uint8Array(message.slice(0));
-        const msg = decodeClientMessage(bytes, isBinary, data.format);
-        if (msg.type === 'config' && msg.config.resume_token) {
-          throw new ProtocolError('bad_config', 'resume_token belongs in the URL query of a new connection, not in a config message');
-        }
-        const override = msg.type === 'config' ? resolveSessionConfig({ ...data.config, ...msg.config }, DEFAULT_SESSION_CONFIG) : undefined;
-        session.handle(msg, override);
-      } catch (err) {
-        const code = err instanceof ProtocolError ? err.code : 'bad_config';
-        const text = err instanceof Error ? err.message : String(err);
-        metrics.errors.inc({ code });
-        deliver(ws, { type: 'error', code, message: text, fatal: false });
-      }
-    },
-    close: (ws, code, message) => {
-      const data = ws.getUserData();
-      // Set before this handler only when the server ended the socket on purpose.
-      const cutOff = data.closed;
-      data.closed = true;
-      data.gone = true;
-      caps.remove(data.owner);
-      metrics.liveSessions.dec();
-      // uWS drops a client whose frame exceeds maxPayloadLength itself (1006, no
-      // chance to send an error): count it here so it shows in the metrics.
-      if (code === 1006 && Buffer.from(message).toString() === UWS_TOO_BIG) metrics.errors.inc({ code: 'message_too_large' });
-      // The session is let go, or held for its client to resume (resume.ts).
-      if (data.stream && data.io) resume.socketClosed(data.stream, data.io, !cutOff);
-    },
-  });
-
+  const transcriptOwner = (req: uWS.HttpRequest) => {
+    const who = auth.check(bearerCredential(req.getHeader('authorization')), 'transcripts');
+    return who.ok ? who.owner : null;
+  };
+  registerTranscriptRoutes(app, store, transcriptOwner, { log });
   registerStaticRoutes(app, log);
-
   app.any('/*', (res) => {
     res.writeStatus('404 Not Found').writeHeader('content-type', 'application/json').end(JSON.stringify({ code: 'not_found', message: 'no such route' }));
   });
@@ -276,31 +56,22 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
     app.listen(cfg.host, cfg.port, (s) => (s ? resolve(s) : reject(new Error(`cannot listen on ${cfg.host}:${cfg.port}`))));
   });
-  const port = uWS.us_socket_local_port(listenSocket);
 
+  let stopping: Promise<void> | null = null;
   return {
-    port,
+    port: uWS.us_socket_local_port(listenSocket),
     metrics,
-    modelName: recognizer.name,
-    async shutdown() {
-      if (draining) return;
-      draining = true;
-      uWS.us_listen_socket_close(listenSocket);
-      resume.clear();
-      const grace = new Promise<void>((r) => setTimeout(r, cfg.shutdownGraceMs).unref());
-      await Promise.race([Promise.all([...sessions].map((s) => s.close('server_shutdown', 1001))), grace]);
-      await scheduler.drain();
-      // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
-      (app as uWS.TemplatedApp & { close(): void }).close();
-      await diarization?.close();
-      await recognizer.close();
-      await vad.close();
-      await store.close();
+    modelName: engine.modelName,
+    shutdown() {
+      stopping ??= (async () => {
+        uWS.us_listen_socket_close(listenSocket);
+        await listen.drain();
+        await engine.close();
+        // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
+        (app as uWS.TemplatedApp & { close(): void }).close();
+        await store.close();
+      })();
+      return stopping;
     },
   };
-}
-
-/** Refuses a WebSocket upgrade with a JSON `{code, message}` body (Node clients can read it; browsers only see the failure). */
-function refuseUpgrade(res: uWS.HttpResponse, status: string, code: ErrorCode, message: string): void {
-  res.writeStatus(status).writeHeader('content-type', 'application/json').end(JSON.stringify({ code, message }));
 }

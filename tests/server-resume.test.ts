@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
 import { MAX_HELD_MESSAGES, REPLAY_WINDOW, ResumeError, ResumeRegistry, type ResumableStream } from '../server/resume.js';
 import type { Session, SessionIo } from '../server/session.js';
-import { DEFAULT_SESSION_CONFIG } from '../protocol/codec.js';
+import { DEFAULT_SESSION_CONFIG } from '../protocol/session-config.js';
 
 class RecordingSocket implements SessionIo {
   readonly sent: ServerMessage[] = [];

@@ -25,6 +25,7 @@
  * Errors are AudioDecodeError. A recoverable one loses the offending chunk
  * only; after any other the decoder is dead and keeps throwing it.
  */
+import { SAMPLE_RATE_HZ } from './format.js';
 import { downmixInterleaved, downmixPlanes, deinterleave } from './channels.js';
 import { AudioDecodeError } from './errors.js';
 import { OggOpusDemuxer } from './ogg-opus.js';
@@ -37,10 +38,13 @@ import { WebmOpusDemuxer } from './webm-opus.js';
 export { AudioDecodeError } from './errors.js';
 export type { AudioErrorCode } from './errors.js';
 
-export const OUTPUT_RATE_HZ = 16000;
 export const ENCODINGS = [...PCM_ENCODINGS, 'opus', 'ogg_opus', 'webm_opus'] as const;
 export type Encoding = (typeof ENCODINGS)[number];
-/** The rates raw encodings may declare (the protocol's range). */
+/**
+ * The rates raw encodings may declare: what the resampler is built and tested
+ * for. The protocol allows the same range (protocol/session-config.ts);
+ * tests/engine.test.ts checks that every format it allows opens a stream.
+ */
 export const MIN_SAMPLE_RATE_HZ = 8000;
 export const MAX_SAMPLE_RATE_HZ = 192000;
 
@@ -160,7 +164,7 @@ class PcmBackend implements Backend {
     private readonly multichannel: boolean,
   ) {
     this.aligner = new FrameAligner(bytesPerSample(encoding) * channels);
-    for (let ch = 0; ch < (multichannel ? channels : 1); ch++) this.resamplers.push(new Resampler(sampleRateHz, OUTPUT_RATE_HZ));
+    for (let ch = 0; ch < (multichannel ? channels : 1); ch++) this.resamplers.push(new Resampler(sampleRateHz, SAMPLE_RATE_HZ));
   }
 
   decode(chunk: Uint8Array): Float32Array[] {

@@ -8,8 +8,8 @@ import { OpusDecoder } from 'opus-decoder';
 import { AudioDecodeError, corruptStream } from './errors.js';
 import type { OpusHead } from './opus-head.js';
 import { opusPacketSamples48k } from './opus-packet.js';
+import { SAMPLE_RATE_HZ } from './format.js';
 
-export const OPUS_OUTPUT_RATE_HZ = 16000;
 /** opus-decoder's WASM input buffer: 120 ms at 256 kbit/s per channel. A packet must fit. */
 const MAX_PACKET_BYTES_PER_CHANNEL = 3840;
 
@@ -32,20 +32,20 @@ export class OpusPacketDecoder {
   private broken = false;
 
   private constructor(
-    private readonly decoder: OpusDecoder<typeof OPUS_OUTPUT_RATE_HZ>,
+    private readonly decoder: OpusDecoder<typeof SAMPLE_RATE_HZ>,
     private readonly head: OpusHead,
     private readonly gain: number,
   ) {}
 
   static async create(head: OpusHead): Promise<OpusPacketDecoder> {
     const decoder = new OpusDecoder({
-      sampleRate: OPUS_OUTPUT_RATE_HZ,
+      sampleRate: SAMPLE_RATE_HZ,
       channels: head.channels,
       streamCount: head.streams,
       coupledStreamCount: head.coupledStreams,
       channelMappingTable: head.mapping,
       // opus-decoder counts pre-skip in output samples.
-      preSkip: Math.round((head.preSkip48k * OPUS_OUTPUT_RATE_HZ) / 48000),
+      preSkip: Math.round((head.preSkip48k * SAMPLE_RATE_HZ) / 48000),
     });
     await decoder.ready;
     return new OpusPacketDecoder(decoder, head, 10 ** (head.outputGainDb / 20));

@@ -9,8 +9,9 @@
  * stream frame g is centred on stream sample 270 g + 495.5 and "owns" the
  * 270-sample cell around that centre, so turns built from frames tile time.
  */
+import { SAMPLE_RATE_HZ, SAMPLES_PER_MS } from '../audio/format.js';
 
-export const SAMPLE_RATE_HZ = 16_000;
+export { SAMPLE_RATE_HZ };
 export const WINDOW_SAMPLES = 160_000;
 export const WINDOW_FRAMES = 589;
 export const FRAME_STEP_SAMPLES = 270;
@@ -18,7 +19,6 @@ export const FRAME_SPAN_SAMPLES = 991;
 export const LOCAL_SPEAKERS = 3;
 export const POWERSET_CLASSES = 7;
 
-const SAMPLES_PER_MS = SAMPLE_RATE_HZ / 1000;
 const FRAME_CENTER_OFFSET_SAMPLES = FRAME_SPAN_SAMPLES / 2;
 
 /** Duration of one frame step: 16.875 ms. */

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from '../project-root.js';
 import { defaultModelsDir, isCached, modelCacheDir } from './download.js';
 import { REGISTRY, findRegistryModel } from './registry.js';
 
@@ -29,18 +29,7 @@ export interface ResolveOptions {
 const MODEL_FILE_PREFERENCE = ['model.onnx', 'model.int8.onnx'];
 const TOKENS_FILE = 'tokens.txt';
 
-/** The nearest folder above this module holding package.json, so the answer is the same from source or from dist/. */
-function findProjectRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the project root (no package.json above engine/models)');
-    dir = parent;
-  }
-  return dir;
-}
-
-export const DEMO_MODEL_DIR = path.join(findProjectRoot(), 'models', 'demo-en-ctc');
+export const DEMO_MODEL_DIR = path.join(PROJECT_ROOT, 'models', 'demo-en-ctc');
 
 /** A language model over the model's tokens, or over words (lm-fusion.ts). */
 export type LmKind = 'token' | 'word';

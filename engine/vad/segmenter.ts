@@ -9,6 +9,7 @@
  * VAD reacts late) and up to `postRollMs` of the trailing silence.
  */
 import { VAD_CHUNK_MS, VAD_CHUNK_SAMPLES } from './silero.js';
+import { SAMPLES_PER_MS } from '../audio/format.js';
 
 export interface SegmenterOptions {
   threshold: number;
@@ -31,8 +32,6 @@ export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   preRollMs: 256,
   postRollMs: 192,
 };
-
-const SAMPLES_PER_MS = 16;
 
 export interface Segment {
   id: number;

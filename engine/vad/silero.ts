@@ -11,6 +11,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ModelThread } from '../model-thread.js';
+import { SAMPLE_RATE_HZ } from '../audio/format.js';
 
 export const VAD_CHUNK_SAMPLES = 512;
 export const VAD_CHUNK_MS = 32;
@@ -66,7 +67,7 @@ export class SileroVad {
     const out = await this.model.run({
       input: { type: 'float32', data: input, dims: [n, width] },
       state: { type: 'float32', data: state, dims: [2, n, 128] },
-      sr: { type: 'int64', data: BigInt64Array.from([16000n]), dims: [] },
+      sr: { type: 'int64', data: BigInt64Array.from([BigInt(SAMPLE_RATE_HZ)]), dims: [] },
     });
     const next = out.stateN.data;
     const probs = out.output.data;
@@ -90,7 +91,7 @@ export class SileroVad {
     });
     const out = await this.model.run({
       input: { type: 'float32', data: input, dims: [n, VAD_CHUNK_SAMPLES] },
-      sr: { type: 'int64', data: BigInt64Array.from([16000n]), dims: [] },
+      sr: { type: 'int64', data: BigInt64Array.from([BigInt(SAMPLE_RATE_HZ)]), dims: [] },
       h: { type: 'float32', data: h, dims: [2, n, 64] },
       c: { type: 'float32', data: c, dims: [2, n, 64] },
     });

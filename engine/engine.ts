@@ -1,0 +1,95 @@
+/**
+ * The engine: loads the models once and shares them among every stream it
+ * opens. One VAD batcher scores all streams' audio in batched calls; one
+ * recognition scheduler batches all streams' partials and finals into shared
+ * model calls (like sherpa-onnx's DecodeStreams); an optional diarization
+ * driver steps the rolling diarization of every stream that asked for it.
+ * Each model runs on its own worker thread (model-thread.ts).
+ */
+import { CtcRecognizer } from './asr/recognizer.js';
+import type { EngineConfig } from './config.js';
+import { DiarizationDriver, DiarizationEngine } from './diarization/index.js';
+import type { StreamListener } from './events.js';
+import { resolveLanguageModel, resolveModel } from './models/resolve.js';
+import { RecognitionScheduler, type SchedulerStats } from './scheduler.js';
+import { TranscriptionStream, type StreamOptions } from './transcription-stream.js';
+import { SileroVad } from './vad/silero.js';
+import { VadBatcher, type VadStats } from './vad/vad-batcher.js';
+
+/** Streams scored together in one VAD call, at most. */
+const VAD_MAX_BATCH = 16;
+/** How often the diarization of all streams takes a step. */
+const DIARIZATION_STEP_MS = 100;
+
+/** Optional observers of the engine's shared work (a server's metrics). */
+export interface EngineHooks {
+  /** What the engine chose and loaded; default: nothing. */
+  log?: (line: string) => void;
+  vadStats?: VadStats;
+  schedulerStats?: SchedulerStats;
+  /** Windows analysed by one diarization step. */
+  onDiarizationStep?: (windows: number) => void;
+}
+
+export interface Engine {
+  /** The recognition model's name. */
+  readonly modelName: string;
+  /** Whether streams may ask for `diarize` (a diarization model is loaded). */
+  readonly canDiarize: boolean;
+  /** Opens a stream; its events go to `listener`. Throws AudioDecodeError for a format it cannot decode. */
+  openStream(options: StreamOptions, listener: StreamListener): Promise<TranscriptionStream>;
+  /** Waits for the model calls in flight, then releases every model. Close or finish the streams first. */
+  close(): Promise<void>;
+}
+
+export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}): Promise<Engine> {
+  const log = hooks.log ?? (() => {});
+  const model = resolveModel(config.model || undefined, { log });
+  const lmPath = resolveLanguageModel(config.lm, model.modelPath, log);
+  const wordLmPath = resolveLanguageModel(config.wordLm, model.modelPath, log, 'word');
+  if (!lmPath && !wordLmPath) log('no language model: finals decode greedily');
+  const recognizer = await CtcRecognizer.load({
+    modelPath: model.modelPath,
+    tokensPath: model.tokensPath,
+    name: model.name,
+    executionProvider: config.executionProvider,
+    numThreads: config.asrThreads,
+    beamSize: config.beamSize,
+    tokenFloorNats: config.tokenFloorNats,
+    scoreWindowNats: config.scoreWindowNats,
+    lmPath,
+    lmWeight: config.lmWeight,
+    lmTokenBonus: config.lmTokenBonus,
+    wordLmPath,
+    wordLmWeight: config.wordLmWeight,
+    wordBonus: config.wordBonus,
+    oovPenalty: config.oovPenalty,
+  });
+  const vad = await SileroVad.load(config.vadModel);
+  log(`model ${model.name} (${model.source}: ${model.modelPath}), VAD Silero v${vad.version} (${config.vadModel})`);
+
+  const vadBatcher = new VadBatcher(vad, VAD_MAX_BATCH, hooks.vadStats);
+  const scheduler = new RecognitionScheduler(recognizer, { maxBatch: config.maxBatch }, hooks.schedulerStats);
+  const diarization = config.diarizationModel
+    ? new DiarizationDriver(
+        await DiarizationEngine.create({ segmentationModelPath: config.diarizationModel, intraOpThreads: config.diarizationThreads }),
+        DIARIZATION_STEP_MS,
+        (windows) => hooks.onDiarizationStep?.(windows),
+        (err) => log(`diarization step failed: ${err instanceof Error ? err.message : String(err)}`),
+      )
+    : undefined;
+  if (diarization) log(`diarization: pyannote segmentation (${config.diarizationModel})`);
+  const deps = { vadBatcher, scheduler, diarization, partialIntervalMs: config.partialIntervalMs, maxSegmentMs: config.maxSegmentMs };
+
+  return {
+    modelName: recognizer.name,
+    canDiarize: diarization !== undefined,
+    openStream: (options, listener) => TranscriptionStream.open(options, deps, listener),
+    async close() {
+      await scheduler.drain();
+      await diarization?.close();
+      await recognizer.close();
+      await vad.close();
+    },
+  };
+}

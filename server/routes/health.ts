@@ -1,0 +1,25 @@
+/**
+ * Probes for orchestrators and monitoring: `GET /healthz` (the process
+ * answers), `GET /readyz` (it takes new sessions: 503 while draining) and
+ * `GET /metrics` (Prometheus text).
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Metrics } from '../metrics.js';
+
+export function registerHealthRoutes(app: TemplatedApp, metrics: Metrics, isDraining: () => boolean): void {
+  app.get('/healthz', (res) => {
+    res.writeHeader('content-type', 'text/plain').end('ok\n');
+  });
+  app.get('/readyz', (res) => {
+    if (isDraining()) res.writeStatus('503 Service Unavailable').end('draining\n');
+    else res.writeHeader('content-type', 'text/plain').end('ready\n');
+  });
+  app.get('/metrics', (res) => {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    void metrics.registry.metrics().then((text) => {
+      if (aborted) return;
+      res.cork(() => res.writeHeader('content-type', metrics.registry.contentType).end(text));
+    });
+  });
+}
