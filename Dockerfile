@@ -10,7 +10,7 @@
 # Inside a container the server listens on 0.0.0.0, so auth is on (AUTH=auto); manage keys with
 #   docker exec -it <container> node --import tsx server/keys-cli.ts create <owner>   (also: list, revoke <id>)
 # The demo model ships in the image; pull a real one into the volume with
-#   docker run --rm -v lt:/var/lib/live-transcribe live-transcribe:cpu node --import tsx engine/models/cli.ts pull <name>
+#   docker run --rm -v lt:/var/lib/live-transcribe live-transcribe:cpu node --import tsx server/models-cli.ts pull <name>
 # Every server option is an environment variable: docker run ... live-transcribe:cpu node --import tsx server/main.ts --help
 
 ARG NODE_VERSION=20

@@ -1,25 +1,25 @@
 /**
  * Browser audio capture for the streaming protocol: the microphone (or a
- * picked file) as 16 kHz mono PCM s16le frames of `frameMs`, handed to a
- * callback, ready to send as binary WebSocket frames with
- * `encoding=pcm_s16le&sample_rate=16000`.
+ * picked file) as mono PCM s16le frames of `frameMs`, handed to a callback,
+ * ready to send as binary WebSocket frames with
+ * `encoding=pcm_s16le&sample_rate=<the capture's sampleRateHz>`.
  *
  * Microphone: getUserMedia → AudioWorklet. The worklet's code is a string
  * loaded through a Blob URL, so the page bundles into one script (a page with
  * a Content-Security-Policy must allow `blob:` scripts). Chrome and Safari
  * accept `new AudioContext({sampleRate: 16000})` and resample the microphone
- * into it with their own band-limited resampler, so the graph already runs at
- * 16 kHz; where a browser refuses to connect a microphone to a context at
- * another rate (Firefox), the context runs at the device's rate and the
- * engine's polyphase resampler (engine/audio/resample.ts, pure TypeScript)
- * brings it to 16 kHz here.
+ * into it with their own band-limited resampler, so the graph runs at 16 kHz,
+ * the rate the server works at; where a browser refuses to connect a
+ * microphone to a context at another rate (Firefox), the context runs at the
+ * device's rate, frames go out at that rate, and the server resamples them
+ * (the protocol takes any rate from 8 to 192 kHz). The client does no DSP of
+ * its own.
  *
  * File: decodeAudioData in an OfflineAudioContext at 16 kHz (the browser
  * decodes and resamples), a render pass mixes it down to mono, and
  * `streamPaced` hands it out frame by frame at (a multiple of) real time.
  */
-import { Resampler } from '../engine/audio/resample.js';
-
+/** The rate asked of the browser: the server's own, so nothing needs resampling there. */
 export const CAPTURE_RATE_HZ = 16_000;
 /** 50 ms: within the protocol's recommended 20-100 ms per frame. */
 export const DEFAULT_FRAME_MS = 50;
@@ -27,42 +27,34 @@ export const DEFAULT_FRAME_MS = 50;
 export type FrameHandler = (frame: Uint8Array) => void;
 
 /**
- * Collects float samples at any rate into 16 kHz s16le frames of exactly
- * `frameMs` (the last one, from `flush`, may be shorter).
+ * Collects float samples into s16le frames of exactly `frameMs` at
+ * `sampleRateHz` (the last one, from `flush`, may be shorter).
  */
 export class PcmFramer {
-  private readonly resampler: Resampler;
   private readonly frame: Int16Array;
   private filled = 0;
 
   constructor(
-    readonly inputRateHz: number,
+    readonly sampleRateHz: number,
     readonly frameMs: number,
     private readonly onFrame: FrameHandler,
   ) {
-    const frameSamples = Math.round((frameMs * CAPTURE_RATE_HZ) / 1000);
+    const frameSamples = Math.round((frameMs * sampleRateHz) / 1000);
     if (!Number.isInteger(frameMs) || frameSamples < 1) throw new RangeError(`frameMs must be a positive integer, got ${frameMs}`);
     this.frame = new Int16Array(frameSamples);
-    // At 16 kHz already the resampler passes samples straight through.
-    this.resampler = new Resampler(inputRateHz, CAPTURE_RATE_HZ);
   }
 
   push(samples: Float32Array): void {
-    this.append(this.resampler.process(samples));
-  }
-
-  /** Sends what is left (the resampler's tail included) as a last, shorter frame. */
-  flush(): void {
-    this.append(this.resampler.flush());
-    if (this.filled > 0) this.emit(this.filled);
-  }
-
-  private append(samples: Float32Array): void {
     for (const x of samples) {
       const clamped = x > 1 ? 1 : x < -1 ? -1 : x;
       this.frame[this.filled++] = Math.round(clamped * 32767);
       if (this.filled === this.frame.length) this.emit(this.filled);
     }
+  }
+
+  /** Sends what is left as a last, shorter frame. */
+  flush(): void {
+    if (this.filled > 0) this.emit(this.filled);
   }
 
   private emit(samples: number): void {
@@ -80,8 +72,8 @@ export interface MicrophoneOptions {
 }
 
 export interface MicrophoneCapture {
-  /** the audio graph's rate: 16000 where the browser resamples, else the device's */
-  readonly contextRateHz: number;
+  /** The frames' rate, to declare as the session's `sample_rate`: 16000 where the browser resamples, else the device's. */
+  readonly sampleRateHz: number;
   /** Stops the microphone; frames captured up to now are delivered before this resolves. */
   stop(): Promise<void>;
 }
@@ -167,7 +159,7 @@ export async function captureMicrophone(options: MicrophoneOptions): Promise<Mic
     const context = ctx;
     let stopped: Promise<void> | null = null;
     return {
-      contextRateHz: context.sampleRate,
+      sampleRateHz: context.sampleRate,
       stop() {
         stopped ??= (async () => {
           tap.port.postMessage('stop');

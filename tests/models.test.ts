@@ -345,7 +345,7 @@ describe('registry', () => {
 
 describe('models CLI', () => {
   function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'engine/models/cli.ts'), ...args], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'server/models-cli.ts'), ...args], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, MODELS_DIR: modelsDir },
       encoding: 'utf8',

@@ -10,7 +10,7 @@
  * transcript saved in another browser opens here with the same password.
  */
 import { base64ToBytes, bytesToBase64, parseEnvelope } from '../../protocol/envelope.js';
-import { captureMicrophone, decodeAudioFile, streamPaced } from '../capture.js';
+import { CAPTURE_RATE_HZ, captureMicrophone, decodeAudioFile, streamPaced } from '../capture.js';
 import { decryptTranscript, DEFAULT_ITERATIONS, deriveKey, encryptTranscript, newSalt, TranscriptCryptoError, type TranscriptKey } from '../crypto.js';
 import { clock, EXPORT_FORMATS, exportTranscript, parseTranscriptJson, toJson, type ExportFormat, type TranscriptFile } from '../export.js';
 import { ListenClient, ListenClientError } from '../listen-client.js';
@@ -153,12 +153,13 @@ function setLive(next: Live | null): void {
   ui.saved.querySelectorAll<HTMLButtonElement>('button[data-action="open"]').forEach((button) => (button.disabled = busy));
 }
 
-function startSession(): Live {
+/** A session for PCM frames at `sampleRateHz` (the capture's rate: the server resamples whatever it is). */
+function startSession(sampleRateHz: number): Live {
   show({ id: newTranscriptId(), version: 0, doc: new TranscriptDocument() }, '');
   const token = ui.token.value.trim();
   const client = new ListenClient({
     url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/v1/listen`,
-    config: { encoding: 'pcm_s16le', sample_rate: 16_000, interim_results: true, diarize: ui.diarize.checked },
+    config: { encoding: 'pcm_s16le', sample_rate: sampleRateHz, interim_results: true, diarize: ui.diarize.checked },
     ...(token ? { token } : {}),
   });
   const session: Live = { client, stopAudio: async () => {}, finishing: false };
@@ -208,18 +209,28 @@ async function finish(session: Live): Promise<void> {
 }
 
 async function recordMicrophone(): Promise<void> {
-  const session = startSession();
+  // The microphone opens first: its rate is the session's, and no session idles while the browser asks for permission.
+  ui.record.disabled = true;
+  ui.file.disabled = true;
   setStatus('Asking for the microphone…');
+  const early: Uint8Array[] = [];
+  let session: Live | null = null;
+  let mic: Awaited<ReturnType<typeof captureMicrophone>>;
   try {
-    const mic = await captureMicrophone({ onFrame: (frame) => session.client.sendAudio(frame), onEnded: () => void finish(session) });
-    session.stopAudio = () => mic.stop();
-    // Stopped while the microphone was opening, or the session already ended.
-    if (session.finishing || live !== session) await mic.stop();
-    else setStatus('Listening… speak now.');
+    mic = await captureMicrophone({
+      onFrame: (frame) => (session ? session.client.sendAudio(frame) : early.push(frame)),
+      onEnded: () => session && void finish(session),
+    });
   } catch (err) {
-    session.client.abort();
+    setLive(null);
     setStatus(`Cannot use the microphone: ${errorText(err)}`, true);
+    return;
   }
+  const started = startSession(mic.sampleRateHz);
+  started.stopAudio = () => mic.stop();
+  for (const frame of early) started.client.sendAudio(frame);
+  session = started;
+  setStatus('Listening… speak now.');
 }
 
 async function transcribeFile(file: File): Promise<void> {
@@ -231,10 +242,10 @@ async function transcribeFile(file: File): Promise<void> {
     setStatus(`Cannot decode ${file.name}: ${errorText(err)}`, true);
     return;
   }
-  const session = startSession();
+  const session = startSession(CAPTURE_RATE_HZ);
   const stopping = new AbortController();
   session.stopAudio = async () => stopping.abort();
-  setStatus(`Transcribing ${file.name} (${(samples.length / 16_000).toFixed(1)} s), played in real time…`);
+  setStatus(`Transcribing ${file.name} (${(samples.length / CAPTURE_RATE_HZ).toFixed(1)} s), played in real time…`);
   await streamPaced(samples, { onFrame: (frame) => session.client.sendAudio(frame), signal: stopping.signal });
   await finish(session);
 }

@@ -3,8 +3,8 @@
  * model registry and cache (env MODELS_DIR, default ~/.cache/live-transcribe/models).
  * Exit codes: 0 done, 1 failed, 2 usage error.
  */
-import { defaultModelsDir, isCached, modelCacheDir, pullModel } from './download.js';
-import { REGISTRY, findRegistryModel, type RegistryModel } from './registry.js';
+import { defaultModelsDir, isCached, modelCacheDir, pullModel } from '../engine/models/download.js';
+import { REGISTRY, findRegistryModel, type RegistryModel } from '../engine/models/registry.js';
 
 const USAGE = `usage: npm run models -- <command>
   list         the registry models, their download size, and whether each is downloaded
