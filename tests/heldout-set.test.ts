@@ -3,8 +3,10 @@
  * `synth.py heldout 300` (the committed held-out sentences in held-out voices,
  * through espeak-ng, flite and sox) in a temporary folder, transcribes it as
  * the server decodes finals (beam search with the shipped token and word
- * LMs at the server's defaults) and asserts WER under 15%.
- * bench/heldout.ts prints the same figures with greedy and token-LM rows.
+ * LMs at the server's defaults), prints the WER and word count, and asserts
+ * the regression bound DEMO_MODEL_WER.heldoutSet.bound (16.5%; the frozen demo
+ * model measures 14.8%). bench/heldout.ts prints the same figures with greedy
+ * and token-LM rows.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -19,7 +21,7 @@ import { HELDOUT_SET_SIZE, makeHeldoutSet, readHeldoutSet, transcribeAll } from 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lt-heldout-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it(`transcribes the ${HELDOUT_SET_SIZE}-utterance held-out set under the 15% WER target, as the server decodes finals`, async () => {
+it(`transcribes the ${HELDOUT_SET_SIZE}-utterance held-out set within the demo model's WER bound, as the server decodes finals`, async () => {
   makeHeldoutSet(dir);
   const { items, audio } = readHeldoutSet(dir);
   expect(items.length).toBe(HELDOUT_SET_SIZE);
@@ -37,5 +39,5 @@ it(`transcribes the ${HELDOUT_SET_SIZE}-utterance held-out set under the 15% WER
   const all = werOf(0, items.length);
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
   console.log(`${describeWer('held-out set', all.wer, DEMO_MODEL_WER.heldoutSet)} over ${all.referenceWords} words; first half (tuned decoding) ${pct(werOf(0, half).wer)}, second half ${pct(werOf(half, items.length).wer)}`);
-  expect(all.wer).toBeLessThan(DEMO_MODEL_WER.heldoutSet.bound);
+  expect(all.wer).toBeLessThanOrEqual(DEMO_MODEL_WER.heldoutSet.bound);
 });
