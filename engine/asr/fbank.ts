@@ -6,8 +6,9 @@
  * (tests/fbank.test.ts holds them to it).
  */
 import FFT from 'fft.js';
+import { SAMPLE_RATE_HZ } from '../audio/format.js';
 
-export const SAMPLE_RATE_HZ = 16000;
+export { SAMPLE_RATE_HZ };
 export const NUM_MEL_BINS = 80;
 export const FRAME_SHIFT_MS = 10;
 /** Log-mel value that padded frames hold when utterances of different lengths share a batch. */
