@@ -7,8 +7,8 @@
  * usage: npm run bench -- decode
  */
 import { createAudioDecoder } from '../engine/audio/decoder.js';
-import { ffmpegEncode, oggOpusPackets } from '../tests/helpers/encode.js';
-import { concat, silence, synthesize } from '../tests/helpers/speech.js';
+import { ffmpegEncode, oggOpusPackets } from '../testkit/encode.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
 import { percentile } from './lib/server-process.js';
 
 interface Case {

@@ -16,8 +16,8 @@
  *
  * usage: npm run bench -- soak [--streams 16] [--minutes 10] [--sample-s 5]
  */
-import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from '../tests/helpers/speech-plan.js';
-import { sharedPath } from '../tests/shared.js';
+import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from '../testkit/speech-plan.js';
+import { sharedPath } from '../testkit/paths.js';
 import type { ScenarioResult } from './lib/report.js';
 import { promValue, rssMiB, startServerProcess } from './lib/server-process.js';
 import { lineChart } from './lib/svg.js';

@@ -31,9 +31,9 @@
 import WebSocket from 'ws';
 import { corpusWer } from '../engine/asr/wer.js';
 import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
-import { readAudio16k, silence, synthesize, toS16le } from '../tests/helpers/speech.js';
-import { SENTENCES, VOICES } from '../tests/helpers/speech-plan.js';
-import { sharedPath } from '../tests/shared.js';
+import { readAudio16k, silence, synthesize, toS16le } from '../testkit/speech.js';
+import { SENTENCES, VOICES } from '../testkit/speech-plan.js';
+import { sharedPath } from '../testkit/paths.js';
 import type { ScenarioResult } from './lib/report.js';
 import { cpuSeconds, percentile, promValue, rssMiB, startServerProcess } from './lib/server-process.js';
 import { lineChart } from './lib/svg.js';

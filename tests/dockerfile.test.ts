@@ -13,8 +13,8 @@ import path from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, OPTIONS } from '../server/config.js';
-import { PROJECT_ROOT } from './shared.js';
-import { startTestServer } from './helpers/server.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
+import { startTestServer } from '../testkit/server.js';
 
 const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 const dockerignore = readFileSync(path.join(PROJECT_ROOT, '.dockerignore'), 'utf8')

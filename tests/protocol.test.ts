@@ -21,7 +21,7 @@ import {
 } from '../protocol/codec.js';
 import type { ClientMessage, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
 import { LISTEN_PROTO } from '../protocol/schema.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const FORMATS: WireFormat[] = ['json', 'protobuf'];
 

@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CtcRecognizer } from '../../engine/asr/recognizer.js';
 import { DEFAULT_SCHEDULER_OPTIONS } from '../../engine/scheduler.js';
-import { PROJECT_ROOT } from '../shared.js';
-import { readAudio16k } from './speech.js';
+import { PROJECT_ROOT } from '../../testkit/paths.js';
+import { readAudio16k } from '../../testkit/speech.js';
 
 export interface HeldoutItem {
   wav: string;
