@@ -18,8 +18,8 @@
  */
 import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from '../testkit/speech-plan.js';
 import { sharedPath } from '../testkit/paths.js';
+import { promValue, rssMiB, startServerProcess } from '../testkit/server-process.js';
 import type { ScenarioResult } from './lib/report.js';
-import { promValue, rssMiB, startServerProcess } from './lib/server-process.js';
 import { lineChart } from './lib/svg.js';
 
 const GROWTH_LIMIT_MIB = 32;

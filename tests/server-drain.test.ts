@@ -7,7 +7,7 @@
  * exits 0 within its grace period.
  */
 import { expect, it } from 'vitest';
-import { startServerProcess } from '../bench/lib/server-process.js';
+import { startServerProcess } from '../testkit/server-process.js';
 import type { TranscriptMessage } from '../protocol/messages.js';
 import { sharedPath } from '../testkit/paths.js';
 import { TestClient } from '../testkit/server.js';

@@ -32,7 +32,7 @@ import { AUDIO_ENCODINGS, decodeServerMessage, encodeClientMessage } from '../pr
 import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 import type { RunningServer } from '../server/app.js';
 import { DEFAULT_CONFIG } from '../server/config.js';
-import { promValue } from '../bench/lib/server-process.js';
+import { promValue } from '../testkit/server-process.js';
 import { ffmpegEncode } from '../testkit/encode.js';
 import { startTestServer, TestClient } from '../testkit/server.js';
 import { concat, silence, synthesize, toS16le } from '../testkit/speech.js';
