@@ -6,7 +6,7 @@
  * warm-up. The long run is `npm run bench -- soak` (16 streams, 10 minutes).
  */
 import { expect, it } from 'vitest';
-import { runSoak } from '../bench/soak.js';
+import { runSoak } from '../testkit/soak.js';
 
 it('keeps every final and a flat RSS over a minute of 4 streams with session churn', async () => {
   const { summary, samples } = await runSoak({ streams: 4, minutes: 1, sampleS: 2, model: '' }, () => {});

@@ -16,11 +16,11 @@
  *
  * usage: npm run bench -- soak [--streams 16] [--minutes 10] [--sample-s 5]
  */
-import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from '../testkit/speech-plan.js';
-import { sharedPath } from '../testkit/paths.js';
-import { promValue, rssMiB, startServerProcess } from '../testkit/server-process.js';
-import type { ScenarioResult } from './lib/report.js';
-import { lineChart } from './lib/svg.js';
+import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from './speech-plan.js';
+import { sharedPath } from './paths.js';
+import { promValue, rssMiB, startServerProcess } from './server-process.js';
+import type { ScenarioResult } from '../bench/lib/report.js';
+import { lineChart } from '../bench/lib/svg.js';
 
 const GROWTH_LIMIT_MIB = 32;
 const GROWTH_LIMIT_PCT = 10;
