@@ -8,7 +8,7 @@ import { benchDecode } from './decode.js';
 import { benchHttp } from './http.js';
 import { benchOffline } from './offline.js';
 import { benchPeer } from './peer.js';
-import { benchSoak } from '../testkit/soak.js';
+import { benchSoak } from './soak.js';
 import { machineInfo, saveResults, type ScenarioResult } from './lib/report.js';
 import { benchStreams } from './streams.js';
 import { benchTransport } from './transport.js';

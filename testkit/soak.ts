@@ -1,11 +1,12 @@
 /**
- * Scenario `soak`: N real-time streams for M minutes against the real server
- * as a child process, on loopback. Each stream opens session after session
- * (three known sentences in real time, then `close`), so sessions start and
- * end all through the run. The server's RSS (from /proc) and JS heap (from
- * /metrics) are sampled every few seconds and printed as they come.
+ * Test kit: the soak driver. N real-time streams for M minutes against the
+ * real server as a child process, on loopback. Each stream opens session
+ * after session (three known sentences in real time, then `close`), so
+ * sessions start and end all through the run. The server's RSS (from /proc)
+ * and JS heap (from /metrics) are sampled every few seconds and logged as
+ * they come.
  *
- * The run fails (exit code 1) when
+ * The run fails (`pass` false in the summary) when
  *  - memory grows: samples after the warm-up (the first WARMUP_SHARE of the
  *    run, at least WARMUP_MIN_S) are cut into quarters, and the median RSS of
  *    the last quarter may exceed that of the first by at most
@@ -14,13 +15,12 @@
  *  - or any session lost a final (one non-empty final per sentence, in
  *    order, and a matching `closed`), or sessions are left open at the end.
  *
- * usage: npm run bench -- soak [--streams 16] [--minutes 10] [--sample-s 5]
+ * The long run is the bench scenario (bench/soak.ts, `npm run bench -- soak`);
+ * tests/server-soak.test.ts runs it in small.
  */
 import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from './speech-plan.js';
 import { sharedPath } from './paths.js';
 import { promValue, rssMiB, startServerProcess } from './server-process.js';
-import type { ScenarioResult } from '../bench/lib/report.js';
-import { lineChart } from '../bench/lib/svg.js';
 
 const GROWTH_LIMIT_MIB = 32;
 const GROWTH_LIMIT_PCT = 10;
@@ -166,25 +166,4 @@ export async function runSoak(opts: SoakOptions, log: (line: string) => void = c
     await server.stop();
   }
   return { summary, samples };
-}
-
-/** The `soak` scenario for bench/main.ts: prints the verdict and sets exit code 1 on failure. */
-export async function benchSoak(opts: SoakOptions): Promise<ScenarioResult> {
-  const { summary, samples } = await runSoak(opts);
-  console.log(JSON.stringify(summary, null, 2));
-  console.log(
-    `${summary.pass ? 'PASS' : 'FAIL'}: RSS ${summary.rss_first_quarter_mib} -> ${summary.rss_last_quarter_mib} MiB (growth ${summary.rss_growth_mib}, limit ${summary.rss_growth_limit_mib}), ` +
-      `${summary.sessions - summary.sessions_failed}/${summary.sessions} sessions intact, ${summary.live_sessions_after} left open`,
-  );
-  if (!summary.pass) process.exitCode = 1;
-  const chartSvg = lineChart({
-    title: `soak: ${opts.streams} real-time streams, ${opts.minutes} min`,
-    xLabel: 'time (s)',
-    yLabel: 'MiB',
-    series: [
-      { name: 'server RSS', points: samples.map((s) => [s.t_s, s.rss_mib]) },
-      { name: 'JS heap used', points: samples.map((s) => [s.t_s, s.heap_used_mib]) },
-    ],
-  });
-  return { rows: samples, summary, chartSvg };
 }

@@ -1,5 +1,5 @@
 /**
- * The soak scenario (bench/soak.ts) in small: 4 real-time streams for one
+ * The soak driver (testkit/soak.ts) in small: 4 real-time streams for one
  * minute against the real server process, sessions opened and closed
  * throughout. Every session must get all its finals, none may be left open,
  * and the server's RSS must stay within the soak's growth bound after the
