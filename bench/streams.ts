@@ -29,7 +29,7 @@
  * server falling behind shows both a backlog at the end and rising latency.
  */
 import WebSocket from 'ws';
-import { corpusWer } from '../engine/asr/wer.js';
+import { corpusWer } from '../eval/wer.js';
 import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
 import { readAudio16k, silence, synthesize, toS16le } from '../testkit/speech.js';
 import { SENTENCES, VOICES } from '../testkit/speech-plan.js';

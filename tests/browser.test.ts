@@ -27,7 +27,7 @@ import { ffmpegEncode } from '../testkit/encode.js';
 import { startTestServer } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
-import { wordErrorRate } from '../engine/asr/wer.js';
+import { wordErrorRate } from '../eval/wer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SENTENCE = 'please call stella and ask her to bring these things with her from the store';

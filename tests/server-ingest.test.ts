@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { normalizeTranscript, wordErrorRate } from '../engine/asr/wer.js';
+import { normalizeTranscript, wordErrorRate } from '../eval/wer.js';
 import { sharedPath } from '../testkit/paths.js';
 import { startTestServer, TestClient } from '../testkit/server.js';
 import { concat, readAudio16k, silence, synthesize, toS16le } from '../testkit/speech.js';

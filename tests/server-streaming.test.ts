@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { corpusWer, wordErrorRate } from '../engine/asr/wer.js';
+import { corpusWer, wordErrorRate } from '../eval/wer.js';
 import type { ReadyMessage } from '../protocol/messages.js';
 import { startTestServer, TestClient } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
