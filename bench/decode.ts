@@ -7,9 +7,9 @@
  * usage: npm run bench -- decode
  */
 import { createAudioDecoder } from '../engine/audio/decoder.js';
-import { ffmpegEncode, oggOpusPackets } from '../tests/helpers/encode.js';
-import { concat, silence, synthesize } from '../tests/helpers/speech.js';
-import { percentile } from './lib/server-process.js';
+import { ffmpegEncode, oggOpusPackets } from '../testkit/encode.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
+import { percentile } from './lib/stats.js';
 
 interface Case {
   name: string;

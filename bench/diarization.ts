@@ -12,8 +12,8 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { DiarizationEngine, diarizationErrorRate, parseRttm, type DerResult, type SpeakerTurn } from '../engine/diarization/index.js';
-import { sharedPath } from '../tests/shared.js';
-import { readWav } from '../tests/diarization-wav.js';
+import { sharedPath } from '../testkit/paths.js';
+import { readWav } from '../testkit/wav.js';
 
 const MODEL_PATH = sharedPath('models', 'pyannote-segmentation-3.0', 'model.int8.onnx');
 const CHUNK_MS = 500;

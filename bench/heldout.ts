@@ -14,9 +14,9 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CtcRecognizer, type RecognizerOptions } from '../engine/asr/recognizer.js';
-import { corpusWer } from '../engine/asr/wer.js';
+import { corpusWer } from '../eval/wer.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
-import { readHeldoutSet, transcribeAll } from '../tests/helpers/heldout-set.js';
+import { readHeldoutSet, transcribeAll } from '../eval/heldout-set.js';
 
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = option('dir') ?? path.join('tools', 'train-demo-model', 'work');

@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { deriveKey, encryptTranscript, newSalt } from '../client/crypto.js';
 import type { ScenarioResult } from './lib/report.js';
-import { startServerProcess } from './lib/server-process.js';
+import { startServerProcess } from '../testkit/server-process.js';
 
 const ROUTES = ['/healthz', '/metrics', '/v1/transcripts'];
 

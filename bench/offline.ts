@@ -9,7 +9,7 @@ import { CtcRecognizer } from '../engine/asr/recognizer.js';
 import { resolveModel } from '../engine/models/resolve.js';
 import { syntheticUtterances } from './lib/corpus.js';
 import type { ScenarioResult } from './lib/report.js';
-import { percentile } from './lib/server-process.js';
+import { percentile } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
 
 export interface OfflineOptions {

@@ -14,7 +14,7 @@ import { CtcRecognizer, type RecognitionResult } from '../engine/asr/recognizer.
 import { resolveModel } from '../engine/models/resolve.js';
 import { librispeechUtterances, syntheticUtterances } from './lib/corpus.js';
 import type { ScenarioResult } from './lib/report.js';
-import { percentile } from './lib/server-process.js';
+import { percentile } from './lib/stats.js';
 
 export interface PeerOptions {
   /** Registry name or folder; empty: the server's default (a pulled model, else the demo model). */

@@ -29,13 +29,14 @@
  * server falling behind shows both a backlog at the end and rising latency.
  */
 import WebSocket from 'ws';
-import { corpusWer } from '../engine/asr/wer.js';
+import { corpusWer } from '../eval/wer.js';
 import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
-import { readAudio16k, silence, synthesize, toS16le } from '../tests/helpers/speech.js';
-import { SENTENCES, VOICES } from '../tests/helpers/speech-plan.js';
-import { sharedPath } from '../tests/shared.js';
+import { readAudio16k, silence, synthesize, toS16le } from '../testkit/speech.js';
+import { SENTENCES, VOICES } from '../testkit/speech-plan.js';
+import { sharedPath } from '../testkit/paths.js';
+import { cpuSeconds, promValue, rssMiB, startServerProcess } from '../testkit/server-process.js';
 import type { ScenarioResult } from './lib/report.js';
-import { cpuSeconds, percentile, promValue, rssMiB, startServerProcess } from './lib/server-process.js';
+import { percentile } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
 
 const FRAME_MS = 20;

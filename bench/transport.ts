@@ -13,8 +13,10 @@
  */
 import path from 'node:path';
 import WebSocket from 'ws';
+import { PROJECT_ROOT } from '../testkit/paths.js';
+import { cpuSeconds, rssMiB, startTsProcess } from '../testkit/server-process.js';
 import type { ScenarioResult } from './lib/report.js';
-import { cpuSeconds, percentile, PROJECT_ROOT, rssMiB, startTsProcess } from './lib/server-process.js';
+import { percentile } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
 
 const FRAME_BYTES = 640;

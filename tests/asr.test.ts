@@ -9,9 +9,9 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CtcRecognizer, DEFAULT_BEAM_DECODING, lengthGroups } from '../engine/asr/recognizer.js';
 import { DEMO_MODEL_DIR as DEMO } from '../engine/models/resolve.js';
-import { corpusWer, wordErrorRate } from '../engine/asr/wer.js';
-import { PROJECT_ROOT, sharedPath } from './shared.js';
-import { readAudio16k, synthesize, type Voice } from './helpers/speech.js';
+import { corpusWer, wordErrorRate } from '../eval/wer.js';
+import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
+import { readAudio16k, synthesize, type Voice } from '../testkit/speech.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 const heldout = JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'tests/fixtures/heldout-sentences.json'), 'utf8')) as {

@@ -15,7 +15,7 @@ import { opusPacketSamples48k } from '../engine/audio/opus-packet.js';
 import { parseOpusHead } from '../engine/audio/opus-head.js';
 import { OggOpusDemuxer, oggCrc } from '../engine/audio/ogg-opus.js';
 import { WebmOpusDemuxer } from '../engine/audio/webm-opus.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures', 'audio');
 const OGG = new Uint8Array(readFileSync(path.join(FIXTURES, 'speech.ogg')));

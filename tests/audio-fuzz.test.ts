@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AudioDecodeError, createAudioDecoder } from '../engine/audio/decoder.js';
-import { ffmpegEncode, oggOpusPackets } from './helpers/encode.js';
-import { concat, silence, synthesize } from './helpers/speech.js';
+import { ffmpegEncode, oggOpusPackets } from '../testkit/encode.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
 
 const BUDGET_MS = 1500;
 const speech = concat(silence(200), synthesize('fuzzing the audio decoders'), silence(200));

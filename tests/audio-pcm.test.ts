@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { alawToLinear16, FrameAligner, mulawToLinear16, pcmToFloat } from '../engine/audio/pcm.js';
 import { deinterleave, downmixInterleaved, downmixPlanes } from '../engine/audio/channels.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const FIXTURES = path.join(PROJECT_ROOT, 'tests', 'fixtures', 'audio');
 

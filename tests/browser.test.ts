@@ -23,11 +23,11 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clock, parseTranscriptJson, toSrt } from '../client/export.js';
 import type { RunningServer } from '../server/app.js';
 import { DB_FILE_NAME } from '../server/store/sqlite-store.js';
-import { ffmpegEncode } from './helpers/encode.js';
-import { startTestServer } from './helpers/server.js';
-import { concat, silence, synthesize } from './helpers/speech.js';
+import { ffmpegEncode } from '../testkit/encode.js';
+import { startTestServer } from '../testkit/server.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
-import { wordErrorRate } from '../engine/asr/wer.js';
+import { wordErrorRate } from '../eval/wer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SENTENCE = 'please call stella and ask her to bring these things with her from the store';

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { startTestServer } from './helpers/server.js';
-import { PROJECT_ROOT, sharedPath } from './shared.js';
+import { startTestServer } from '../testkit/server.js';
+import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
 
 let server: RunningServer;
 

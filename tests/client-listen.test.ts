@@ -10,8 +10,8 @@ import { ListenClient, ListenClientError, type ListenClientOptions, type ListenE
 import { TranscriptDocument } from '../client/transcript-document.js';
 import type { ReadyMessage } from '../protocol/messages.js';
 import type { RunningServer } from '../server/app.js';
-import { refusedUpgrade, startTestServer, TestClient } from './helpers/server.js';
-import { concat, silence, synthesize, toS16le } from './helpers/speech.js';
+import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
+import { concat, silence, synthesize, toS16le } from '../testkit/speech.js';
 
 const GRACE_MS = 3000;
 let server: RunningServer;

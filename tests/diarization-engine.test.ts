@@ -14,8 +14,8 @@ import {
   type SpeakerEmbedder,
   type SpeakerTurn,
 } from '../engine/diarization/index.js';
-import { sharedPath } from './shared.js';
-import { readWav } from './diarization-wav.js';
+import { sharedPath } from '../testkit/paths.js';
+import { readWav } from '../testkit/wav.js';
 
 const MODEL_PATH = sharedPath('models', 'pyannote-segmentation-3.0', 'model.int8.onnx');
 const CHUNK_SAMPLES = 8000;

@@ -3,18 +3,19 @@
  * the validator behind the Docker VS Code extension); it has the stages,
  * users, settings and health check the deployment relies on; every setting
  * it gives the server is one the server reads, and parses to the intended
- * config; what it copies exists and is not in .dockerignore; and its
- * HEALTHCHECK command really passes against a live server and fails when
- * nothing listens.
+ * config; what it copies exists, is not in .dockerignore, and is runtime
+ * code only (no tests/, bench/, testkit/, eval/ or tools/, nor imports of
+ * them); and its HEALTHCHECK command really passes against a live server and
+ * fails when nothing listens.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { describe, expect, it } from 'vitest';
 import { loadConfig, OPTIONS } from '../server/config.js';
-import { PROJECT_ROOT } from './shared.js';
-import { startTestServer } from './helpers/server.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
+import { startTestServer } from '../testkit/server.js';
 
 const dockerfile = readFileSync(path.join(PROJECT_ROOT, 'Dockerfile'), 'utf8');
 const dockerignore = readFileSync(path.join(PROJECT_ROOT, '.dockerignore'), 'utf8')
@@ -114,15 +115,36 @@ describe('Dockerfile', () => {
     });
   }
 
+  // What the build copies from the context (COPY --from copies between stages).
+  const sources = stages.flatMap((s) => args(s, 'COPY')).filter((a) => !a.startsWith('--from')).flatMap((a) => a.split(/\s+/).slice(0, -1));
+
   it('copies only files that exist and that .dockerignore lets through; leaves local state out', () => {
     const ignored = (p: string) => dockerignore.some((pat) => p === pat || p.startsWith(`${pat}/`) || (pat.startsWith('*') && p.endsWith(pat.slice(1))));
-    const sources = stages.flatMap((s) => args(s, 'COPY')).filter((a) => !a.startsWith('--from')).flatMap((a) => a.split(/\s+/).slice(0, -1));
     expect(sources.length).toBeGreaterThan(3);
     for (const src of sources) {
       expect(existsSync(path.join(PROJECT_ROOT, src)), `${src} exists`).toBe(true);
       expect(ignored(src), `${src} is not in .dockerignore`).toBe(false);
     }
     for (const local of ['node_modules', 'data', 'bench/results', 'tools/train-demo-model/work', '.scratch', '.git']) expect(dockerignore).toContain(local);
+  });
+
+  it('copies the runtime only: no tests, benches, test kit or evaluation code, and nothing it copies imports them', () => {
+    const devFolders = ['tests', 'bench', 'testkit', 'eval', 'tools'];
+    const topFolder = (p: string) => path.normalize(p).split(path.sep)[0];
+    expect(sources.filter((src) => src === '.' || src === './'), 'the whole context is not copied').toEqual([]);
+    expect(sources.filter((src) => devFolders.includes(topFolder(src)))).toEqual([]);
+    const strays: string[] = [];
+    for (const dir of sources.filter((src) => statSync(path.join(PROJECT_ROOT, src)).isDirectory())) {
+      for (const file of readdirSync(path.join(PROJECT_ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+        const from = path.join(dir, file);
+        const text = readFileSync(path.join(PROJECT_ROOT, from), 'utf8');
+        for (const [, spec] of text.matchAll(/(?:from|import\()\s*'(\.[^']*)'/g)) {
+          const target = path.join(path.dirname(from), spec);
+          if (devFolders.includes(topFolder(target))) strays.push(`${from} imports ${target}`);
+        }
+      }
+    }
+    expect(strays).toEqual([]);
   });
 
   it('has a HEALTHCHECK command that passes against a live server and fails when nothing listens', async () => {

@@ -19,7 +19,7 @@ import {
   FRAME_SHIFT_MS,
   type LogMel,
 } from '../engine/asr/fbank.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const TOLERANCE = 1e-3;
 const PYTHON = '/usr/bin/python3';

@@ -14,9 +14,9 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { CtcRecognizer } from '../engine/asr/recognizer.js';
 import { DEMO_MODEL_DIR as DEMO } from '../engine/models/resolve.js';
-import { corpusWer } from '../engine/asr/wer.js';
+import { corpusWer } from '../eval/wer.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
-import { HELDOUT_SET_SIZE, makeHeldoutSet, readHeldoutSet, transcribeAll } from './helpers/heldout-set.js';
+import { HELDOUT_SET_SIZE, makeHeldoutSet, readHeldoutSet, transcribeAll } from '../eval/heldout-set.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'lt-heldout-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelThread, type ModelInput } from '../engine/model-thread.js';
 import { NUM_MEL_BINS } from '../engine/asr/fbank.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
-import { sharedPath } from './shared.js';
+import { sharedPath } from '../testkit/paths.js';
 
 const modelBytes = readFileSync(path.join(DEMO_MODEL_DIR, 'model.onnx'));
 const options = { executionProviders: ['cpu'], intraOpNumThreads: 1 };

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isCached, pullModel, type PullOptions } from '../engine/models/download.js';
 import { REGISTRY, type RegistryModel } from '../engine/models/registry.js';
 import { DEMO_MODEL_DIR, resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'models-test-'));
 // Random bytes do not compress, so the archive is big enough to cut mid-way.

@@ -11,7 +11,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prefixBeamSearch } from '../engine/asr/ctc.js';
 import { NgramLm } from '../engine/asr/ngram-lm.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const TINY_ARPA = `\\data\\
 ngram 1=4

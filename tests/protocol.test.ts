@@ -13,7 +13,7 @@ import { configFromQuery, wireFormatFromQuery } from '../protocol/query.js';
 import { AUDIO_ENCODINGS, DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../protocol/session-config.js';
 import type { ClientMessage, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
 import { LISTEN_PROTO } from '../protocol/schema.js';
-import { PROJECT_ROOT } from './shared.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const FORMATS: WireFormat[] = ['json', 'protobuf'];
 

@@ -15,9 +15,9 @@ import { bytesToBase64, KDF_NAME, type EncryptedEnvelope } from '../protocol/env
 import { startServer, type RunningServer } from '../server/app.js';
 import { createKey, keysFilePath, KEYS_FILE_NAME } from '../server/api-keys.js';
 import { DEFAULT_CONFIG } from '../server/config.js';
-import { refusedUpgrade, startTestServer, TestClient } from './helpers/server.js';
-import { concat, silence, synthesize } from './helpers/speech.js';
-import { PROJECT_ROOT, sharedPath } from './shared.js';
+import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
+import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-auth-'));
 const SECRET = 'test-secret-that-is-long-enough-for-hmac-0123456789';

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
 import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../engine/diarization/index.js';
 import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
-import { sharedPath } from './shared.js';
-import { startTestServer, TestClient } from './helpers/server.js';
-import { readAudio16k, synthesize, toS16le } from './helpers/speech.js';
+import { sharedPath } from '../testkit/paths.js';
+import { startTestServer, TestClient } from '../testkit/server.js';
+import { readAudio16k, synthesize, toS16le } from '../testkit/speech.js';
 
 let server: RunningServer;
 

@@ -7,11 +7,11 @@
  * exits 0 within its grace period.
  */
 import { expect, it } from 'vitest';
-import { startServerProcess } from '../bench/lib/server-process.js';
+import { startServerProcess } from '../testkit/server-process.js';
 import type { TranscriptMessage } from '../protocol/messages.js';
-import { sharedPath } from './shared.js';
-import { TestClient } from './helpers/server.js';
-import { SENTENCES, sessionProblems, speechPlan } from './helpers/speech-plan.js';
+import { sharedPath } from '../testkit/paths.js';
+import { TestClient } from '../testkit/server.js';
+import { SENTENCES, sessionProblems, speechPlan } from '../testkit/speech-plan.js';
 
 const GRACE_MS = 15_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

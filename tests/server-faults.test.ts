@@ -33,11 +33,11 @@ import { AUDIO_ENCODINGS } from '../protocol/session-config.js';
 import type { ClientMessage, ServerMessage } from '../protocol/messages.js';
 import type { RunningServer } from '../server/app.js';
 import { DEFAULT_CONFIG } from '../server/config.js';
-import { promValue } from '../bench/lib/server-process.js';
-import { ffmpegEncode } from './helpers/encode.js';
-import { startTestServer, TestClient } from './helpers/server.js';
-import { concat, silence, synthesize, toS16le } from './helpers/speech.js';
-import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from './helpers/speech-plan.js';
+import { promValue } from '../testkit/server-process.js';
+import { ffmpegEncode } from '../testkit/encode.js';
+import { startTestServer, TestClient } from '../testkit/server.js';
+import { concat, silence, synthesize, toS16le } from '../testkit/speech.js';
+import { runPlan, SENTENCES, sessionProblems, speechPlan, VOICES, type SpeechPlan } from '../testkit/speech-plan.js';
 
 const MAX_MESSAGE_BYTES = 64 << 10;
 const IDLE_TIMEOUT_MS = 3000;

@@ -7,11 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { normalizeTranscript, wordErrorRate } from '../engine/asr/wer.js';
-import { sharedPath } from './shared.js';
-import { startTestServer, TestClient } from './helpers/server.js';
-import { concat, readAudio16k, silence, synthesize, toS16le } from './helpers/speech.js';
-import { ffmpegEncode, oggOpusPackets, unevenSizes } from './helpers/encode.js';
+import { normalizeTranscript, wordErrorRate } from '../eval/wer.js';
+import { sharedPath } from '../testkit/paths.js';
+import { startTestServer, TestClient } from '../testkit/server.js';
+import { concat, readAudio16k, silence, synthesize, toS16le } from '../testkit/speech.js';
+import { ffmpegEncode, oggOpusPackets, unevenSizes } from '../testkit/encode.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 const SENTENCES = [

@@ -15,8 +15,8 @@ import type { RunningServer } from '../server/app.js';
 import { createKey, keysFilePath } from '../server/api-keys.js';
 import { SendGuard } from '../server/backpressure.js';
 import { AudioRateLimiter } from '../server/limits.js';
-import { refusedUpgrade, startTestServer, TestClient } from './helpers/server.js';
-import { concat, silence, synthesize } from './helpers/speech.js';
+import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-limits-'));
 const ALLOWED_ORIGIN = 'https://app.example';

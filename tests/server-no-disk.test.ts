@@ -7,10 +7,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { startServerProcess } from '../bench/lib/server-process.js';
-import { sharedPath } from './shared.js';
-import { TestClient } from './helpers/server.js';
-import { concat, silence, synthesize } from './helpers/speech.js';
+import { startServerProcess } from '../testkit/server-process.js';
+import { sharedPath } from '../testkit/paths.js';
+import { TestClient } from '../testkit/server.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'lt-no-disk-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

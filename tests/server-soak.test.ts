@@ -1,12 +1,12 @@
 /**
- * The soak scenario (bench/soak.ts) in small: 4 real-time streams for one
+ * The soak driver (testkit/soak.ts) in small: 4 real-time streams for one
  * minute against the real server process, sessions opened and closed
  * throughout. Every session must get all its finals, none may be left open,
  * and the server's RSS must stay within the soak's growth bound after the
  * warm-up. The long run is `npm run bench -- soak` (16 streams, 10 minutes).
  */
 import { expect, it } from 'vitest';
-import { runSoak } from '../bench/soak.js';
+import { runSoak } from '../testkit/soak.js';
 
 it('keeps every final and a flat RSS over a minute of 4 streams with session churn', async () => {
   const { summary, samples } = await runSoak({ streams: 4, minutes: 1, sampleS: 2, model: '' }, () => {});

@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { corpusWer, wordErrorRate } from '../engine/asr/wer.js';
+import { corpusWer, wordErrorRate } from '../eval/wer.js';
 import type { ReadyMessage } from '../protocol/messages.js';
-import { startTestServer, TestClient } from './helpers/server.js';
-import { concat, silence, synthesize } from './helpers/speech.js';
-import { SENTENCES } from './helpers/speech-plan.js';
+import { startTestServer, TestClient } from '../testkit/server.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
+import { SENTENCES } from '../testkit/speech-plan.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 let server: RunningServer;

@@ -3,7 +3,7 @@
  * empty-side edge cases.
  */
 import { describe, expect, it } from 'vitest';
-import { corpusWer, normalizeTranscript, wordErrorRate } from '../engine/asr/wer.js';
+import { corpusWer, normalizeTranscript, wordErrorRate } from '../eval/wer.js';
 
 const norm = (text: string): string => normalizeTranscript(text).join(' ');
 

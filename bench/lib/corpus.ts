@@ -4,8 +4,8 @@
  * ../shared/audio (no transcripts there), as 16 kHz float32 in memory.
  */
 import { readdirSync } from 'node:fs';
-import { readAudio16k, synthesize } from '../../tests/helpers/speech.js';
-import { sharedPath } from '../../tests/shared.js';
+import { readAudio16k, synthesize } from '../../testkit/speech.js';
+import { sharedPath } from '../../testkit/paths.js';
 
 const SENTENCES = [
   'please call stella at four fifteen tomorrow',

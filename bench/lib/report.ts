@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PROJECT_ROOT } from './server-process.js';
+import { PROJECT_ROOT } from '../../testkit/paths.js';
 
 export const RESULTS_DIR = path.join(PROJECT_ROOT, 'bench/results');
 

@@ -1,5 +1,5 @@
 """Word error rate for the training pipeline's own progress reports.
-(The product's WER with its full text normaliser lives in engine/asr/wer.ts.)"""
+(The project's WER, with its full text normaliser, lives in eval/wer.ts.)"""
 
 
 def edit_distance(a, b):

@@ -1,13 +1,14 @@
 /**
- * Known speech for checking a session's transcript structure: sentences
+ * Test kit: known speech for checking a session's transcript structure: sentences
  * synthesised by espeak-ng, laid out with silence between them, with where
  * each one lies in stream time; and a check that a session answered with
  * exactly one non-empty final per sentence, in order, each overlapping its
  * sentence, then a `closed` whose counts match; and a client that streams
- * one. Structural only: the fault, drain and soak tests check delivery, not
- * accuracy (tests/server-streaming.test.ts does that).
+ * one. Structural only: the fault, drain and soak tests (and the soak and
+ * streams benches) check delivery, not accuracy (tests/server-streaming.test.ts
+ * does that).
  */
-import type { ServerMessage, TranscriptMessage } from '../../protocol/messages.js';
+import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
 import { TestClient } from './server.js';
 import { concat, silence, synthesize } from './speech.js';
 

@@ -1,5 +1,5 @@
 /**
- * The demo model's held-out set as `synth.py heldout N` writes it
+ * Evaluation: the demo model's held-out set as `synth.py heldout N` writes it
  * (heldout.jsonl and its WAVs: held-out sentences in held-out voices): making
  * it, reading it and transcribing it in batches. Shared by
  * tests/heldout-set.test.ts and bench/heldout.ts.
@@ -7,10 +7,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CtcRecognizer } from '../../engine/asr/recognizer.js';
-import { DEFAULT_SCHEDULER_OPTIONS } from '../../engine/scheduler.js';
-import { PROJECT_ROOT } from '../shared.js';
-import { readAudio16k } from './speech.js';
+import type { CtcRecognizer } from '../engine/asr/recognizer.js';
+import { DEFAULT_SCHEDULER_OPTIONS } from '../engine/scheduler.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
+import { readAudio16k } from '../testkit/speech.js';
 
 export interface HeldoutItem {
   wav: string;

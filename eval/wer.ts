@@ -1,7 +1,8 @@
 /**
- * Word error rate: the English transcript normaliser both sides go through,
- * and word-level Levenshtein alignment counting substitutions, deletions and
- * insertions, per utterance and summed over a corpus.
+ * Evaluation (never imported by the runtime): word error rate. The English
+ * transcript normaliser both sides go through, and word-level Levenshtein
+ * alignment counting substitutions, deletions and insertions, per utterance
+ * and summed over a corpus.
  *
  * The normaliser turns written forms into spoken words ("42" → "forty two",
  * "don't" → "do not") because recognizers emit spoken words: a reference

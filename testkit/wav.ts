@@ -1,5 +1,6 @@
 /**
- * Minimal WAV reader for the diarization tests and bench: PCM int16 and IEEE
+ * Test kit: a minimal WAV reader without sox, for the diarization tests and
+ * bench: PCM int16 and IEEE
  * float32 (plain or WAVE_FORMAT_EXTENSIBLE), channels averaged to mono.
  */
 import { readFileSync } from 'node:fs';

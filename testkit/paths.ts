@@ -1,6 +1,7 @@
 /**
- * Where tests find the read-only data beside the project (models, recordings):
- * env SHARED_DIR, default `../shared` from the project root.
+ * Test kit: where tests and benches find the project root, and the read-only
+ * data beside the project (models, recordings): env SHARED_DIR, default
+ * `../shared` from the project root.
  */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';

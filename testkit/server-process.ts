@@ -1,15 +1,15 @@
 /**
- * Runs the real server (or another bench server) as a child process, so its
- * CPU time and memory can be read from /proc separately from the load
- * generator's; plus the small readers benches share (/proc, /metrics text,
- * percentiles).
+ * Test kit: runs the real server (or another bench server) as a child
+ * process, so its CPU time and memory can be read from /proc separately from
+ * the load generator's or the test runner's; plus the readers that go with it
+ * (/proc CPU time and RSS, /metrics text). Used by the benches and by the
+ * tests that need a server process of its own (drain, no-disk, soak).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PROJECT_ROOT } from './paths.js';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const CLOCK_TICKS_PER_S = 100;
 
 export interface ServerProcess {
@@ -78,10 +78,4 @@ export function promValue(text: string, name: string, labels = ''): number {
   let total = 0;
   for (const m of text.matchAll(re)) total += Number(m[1]);
   return total;
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 }

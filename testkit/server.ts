@@ -1,12 +1,13 @@
 /**
- * Starts a real server on 127.0.0.1 (any free port) with the shared Silero v5
- * VAD, and a real WebSocket client that streams audio and collects messages.
+ * Test kit: starts a real server in this process on 127.0.0.1 (any free port)
+ * with the shared Silero v5 VAD, and a real WebSocket client that streams
+ * audio and collects messages (the tests' client, and the soak's).
  */
 import WebSocket from 'ws';
-import { startServer, type RunningServer } from '../../server/app.js';
-import { DEFAULT_CONFIG, type ServerConfig } from '../../server/config.js';
-import type { ServerMessage, TranscriptMessage } from '../../protocol/messages.js';
-import { sharedPath } from '../shared.js';
+import { startServer, type RunningServer } from '../server/app.js';
+import { DEFAULT_CONFIG, type ServerConfig } from '../server/config.js';
+import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
+import { sharedPath } from './paths.js';
 import { toS16le } from './speech.js';
 
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {

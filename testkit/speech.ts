@@ -1,6 +1,8 @@
 /**
- * Test speech: synthesises English with espeak-ng or flite and converts it with sox to
- * 16 kHz mono float32, in memory (temporary WAVs live in the OS temp dir).
+ * Test kit: speech for tests and benches. Synthesises English with espeak-ng
+ * or flite, and reads any audio file sox can (WAV, FLAC, ...), as 16 kHz mono
+ * float32 in memory (temporary WAVs live in the OS temp dir); silence,
+ * concatenation and s16le conversion.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

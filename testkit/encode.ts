@@ -1,5 +1,5 @@
 /**
- * Test audio in the formats real clients send, made by Debian's ffmpeg from
+ * Test kit: audio for tests and benches in the formats real clients send, made by Debian's ffmpeg from
  * 16 kHz float speech: PCM at other rates and layouts, G.711, Ogg/Opus,
  * WebM/Opus, and raw Opus packets (split out of an Ogg stream here, with a
  * parser independent of the engine's demuxer).
