@@ -11,7 +11,8 @@
 import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { DiarizationEngine, diarizationErrorRate, parseRttm, type DerResult, type SpeakerTurn } from '../engine/diarization/index.js';
+import { DiarizationEngine } from '../engine/diarization/index.js';
+import { diarizationErrorRate, parseRttm, type DerResult, type SpeakerTurn } from '../eval/der.js';
 import { sharedPath } from '../testkit/paths.js';
 import { readWav } from '../testkit/wav.js';
 

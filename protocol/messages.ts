@@ -8,7 +8,7 @@
  * Field names are snake_case in both forms. Times are integer milliseconds of
  * stream time: the position in the audio the client sent, from its first
  * sample. Counts and times are non-negative integers below 2^32 (uint32 in
- * the protobuf form). Wire encoding and validation live in `codec.ts`;
+ * the protobuf form). Wire coding lives in `frames.ts`, validation in `session-config.ts`;
  * `README.md` is the protocol document for client writers.
  */
 

@@ -1,6 +1,6 @@
 /**
  * The protobuf schema of protocol v1 as a string: `listen.proto`, verbatim,
- * for code that cannot read files (the browser client). `codec.ts` parses it
+ * for code that cannot read files (the browser client). `frames.ts` parses it
  * at load with protobufjs (`keepCase: true`, so field names stay snake_case);
  * tests/protocol.test.ts keeps it byte-identical to `listen.proto`.
  */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../engine/diarization/der.js';
+import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../eval/der.js';
 
 const turn = (speaker: string, startS: number, endS: number): SpeakerTurn => ({ speaker, startMs: startS * 1000, endMs: endS * 1000 });
 

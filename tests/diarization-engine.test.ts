@@ -7,13 +7,12 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DiarizationEngine,
-  diarizationErrorRate,
-  parseRttm,
   type DiarizationStream,
   type LabelChange,
   type SpeakerEmbedder,
   type SpeakerTurn,
 } from '../engine/diarization/index.js';
+import { diarizationErrorRate, parseRttm } from '../eval/der.js';
 import { sharedPath } from '../testkit/paths.js';
 import { readWav } from '../testkit/wav.js';
 

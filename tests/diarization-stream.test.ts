@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { LOCAL_SPEAKERS, WINDOW_FRAMES, WINDOW_SAMPLES, frameCenterMs } from '../engine/diarization/frames.js';
 import { streamConfig } from '../engine/diarization/options.js';
 import { StreamDiarizer, windowStartFrame, type LabelChange } from '../engine/diarization/stream.js';
-import type { SpeakerTurn } from '../engine/diarization/der.js';
+import type { SpeakerTurn } from '../engine/diarization/index.js';
 
 const STEP_SAMPLES = 8000; // 500 ms
 

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../engine/diarization/index.js';
+import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../eval/der.js';
 import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
 import { sharedPath } from '../testkit/paths.js';
 import { startTestServer, TestClient } from '../testkit/server.js';

@@ -6,4 +6,4 @@ export { DiarizationDriver } from './driver.js';
 export type { DiarizationOptions } from './options.js';
 export type { DiarizationListener, DiarizationStream, LabelChange } from './stream.js';
 export type { SpeakerEmbedder } from './embedding.js';
-export { diarizationErrorRate, parseRttm, DEFAULT_COLLAR_MS, type DerResult, type SpeakerTurn } from './der.js';
+export type { SpeakerTurn } from './turns.js';

@@ -11,7 +11,7 @@
  * snapped to the model's 270-sample frame grid so window frames fall exactly
  * on stream frames.
  */
-import type { SpeakerTurn } from './der.js';
+import type { SpeakerTurn } from './turns.js';
 import {
   FRAME_STEP_MS,
   FRAME_STEP_SAMPLES,

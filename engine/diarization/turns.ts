@@ -4,6 +4,13 @@
  * same time). Frames are fed in order; a turn is returned when its run ends.
  */
 
+/** A stretch of one speaker's speech in stream time, as the diarizer reports it (and as references are scored, eval/der.ts). */
+export interface SpeakerTurn {
+  speaker: string;
+  startMs: number;
+  endMs: number;
+}
+
 export interface FrameTurn {
   speaker: number;
   startFrame: number;

@@ -15,15 +15,12 @@
  *   the scored time where a reference speaker and its hypothesis speaker are
  *   both active.
  * - A speaker's own overlapping turns merge (a set of speakers per instant).
- * Times are milliseconds throughout, as in the rest of the engine.
+ * Times are milliseconds throughout, as in the engine.
  */
-import { maxScoreAssignment } from './hungarian.js';
+import { maxScoreAssignment } from '../engine/diarization/hungarian.js';
+import type { SpeakerTurn } from '../engine/diarization/index.js';
 
-export interface SpeakerTurn {
-  speaker: string;
-  startMs: number;
-  endMs: number;
-}
+export type { SpeakerTurn };
 
 export interface DerResult {
   /** (missed + falseAlarm + confusion) / referenceSpeech; 0 when there is no reference speech and no error. */
