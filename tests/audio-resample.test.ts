@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Resampler } from '../engine/audio/resample.js';
+import { concat } from '../testkit/speech.js';
 
 const OUT_HZ = 16000;
 const DOWNSAMPLING_RATES = [22050, 24000, 32000, 44100, 48000, 96000];
@@ -19,17 +20,7 @@ function tone(rateHz: number, freqHz: number, samples: number, phase = 0): Float
 
 function oneShot(inputRateHz: number, input: Float32Array): Float32Array {
   const r = new Resampler(inputRateHz, OUT_HZ);
-  return concat([r.process(input), r.flush()]);
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(r.process(input), r.flush());
 }
 
 /** RMS over the middle of the signal, away from the start and end transients. */
@@ -130,7 +121,7 @@ describe.each([...DOWNSAMPLING_RATES, ...UPSAMPLING_RATES])('Resampler %i Hz -> 
       pos += size;
     }
     parts.push(r.flush());
-    expect(concat(parts)).toEqual(whole);
+    expect(concat(...parts)).toEqual(whole);
   });
 });
 
@@ -140,13 +131,13 @@ describe('Resampler streaming semantics', () => {
     const input = tone(rateHz, 300, rateHz);
     const half = input.length / 2;
     const r = new Resampler(rateHz, OUT_HZ);
-    const first = concat([r.process(input.subarray(0, half)), r.flush()]);
+    const first = concat(r.process(input.subarray(0, half)), r.flush());
     expect(first.length).toBe(Math.ceil((half * OUT_HZ) / rateHz));
-    const second = concat([r.process(input.subarray(half)), r.flush()]);
+    const second = concat(r.process(input.subarray(half)), r.flush());
     const whole = oneShot(rateHz, input);
     expect(first.length + second.length).toBe(whole.length);
     // Only the outputs whose taps reached past the flush point (computed with silence there) differ from one shot.
-    const joined = concat([first, second]);
+    const joined = concat(first, second);
     const reach = Math.ceil(((r.design.taps / 2) * OUT_HZ) / rateHz);
     for (let n = 0; n < joined.length; n++) {
       if (n < first.length - reach || n >= first.length) expect(joined[n], `sample ${n}`).toBe(whole[n]);
