@@ -3,18 +3,19 @@
  * no protocol: a WAV file of known sentences transcribed, with the events in
  * the order and shape a program relies on; every audio format the protocol
  * lets a client declare opens an engine stream (the two are kept apart by
- * the layers, so this is where they are checked to agree); and what the
- * engine refuses.
+ * the layers, so this is where they are checked to agree); what the engine
+ * refuses; and engine/examples/transcribe-file.ts run as a user would.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AudioDecodeError, createEngine, DEFAULT_ENGINE_CONFIG, type Engine, type StreamEvent, type StreamOptions } from '../engine/index.js';
 import { corpusWer } from '../eval/wer.js';
 import { AUDIO_ENCODINGS, CONFIG_RULES } from '../protocol/session-config.js';
-import { sharedPath } from '../testkit/paths.js';
+import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
 import { SENTENCES, speechPlan } from '../testkit/speech-plan.js';
 import { readWav } from '../testkit/wav.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
@@ -108,5 +109,23 @@ describe('engine entry point', () => {
     const stream = await engine.openStream({ ...MONO, encoding: 'ogg_opus' }, () => {});
     await expect(stream.push(new TextEncoder().encode('not an ogg stream at all '.repeat(20)))).rejects.toMatchObject({ code: 'bad_audio' });
     stream.close();
+  });
+});
+
+describe('engine/examples/transcribe-file.ts', () => {
+  it('transcribes a recording from the command line, as the README shows', async () => {
+    const { stdout } = await promisify(execFile)(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['engine/examples/transcribe-file.ts', sharedPath('audio/jfk/jfk.flac')], {
+      cwd: PROJECT_ROOT,
+      timeout: 60_000,
+    });
+    const lines = stdout.trim().split('\n');
+    // jfk.flac is 11.0 s of a real voice; the words are not checked (the demo model knows synthetic voices only).
+    expect(lines.at(-1)).toMatch(/^done: [1-9]\d* finals, 11\.0 s of audio \(demo-en-ctc\)$/);
+    for (const line of lines.slice(0, -1)) expect(line).toMatch(/^\[\d+\.\ds\] \S/);
+  });
+
+  it('explains its usage when called wrongly', async () => {
+    const run = promisify(execFile)(path.join(PROJECT_ROOT, 'node_modules/.bin/tsx'), ['engine/examples/transcribe-file.ts'], { cwd: PROJECT_ROOT });
+    await expect(run).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/^usage: npx tsx engine\/examples\/transcribe-file\.ts FILE/) });
   });
 });
