@@ -4,6 +4,7 @@
  * ones are refused) and saving each run's results (lib/report.ts).
  * `fbank`, `diarization` and `heldout` are standalone scripts that print only.
  */
+import { DEFAULT_SESSION_CONFIG, configValueProblem } from '../protocol/session-config.js';
 import { benchDecode } from './decode.js';
 import { benchHttp } from './http.js';
 import { benchOffline } from './offline.js';
@@ -33,11 +34,20 @@ function nums(o: Options, name: string): number[] {
   return list;
 }
 
+/** `--endpointing-ms`, checked by the protocol's own rule. */
+function endpointingMs(o: Options): number {
+  const ms = Number(o['endpointing-ms']);
+  const problem = configValueProblem('endpointing_ms', ms);
+  if (problem) throw new Error(`--endpointing-ms: ${problem}`);
+  return ms;
+}
+const ENDPOINTING_DEFAULT = String(DEFAULT_SESSION_CONFIG.endpointing_ms);
+
 const SCENARIOS: Record<string, Scenario> = {
   streams: {
     about: 'N concurrent real-time WebSocket clients against the server process: latency, stability, WER, CPU, batching',
-    defaults: { n: '1,8,32', seconds: '30', model: '' },
-    run: (o) => benchStreams({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), model: o.model }),
+    defaults: { n: '1,8,32', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
+    run: (o) => benchStreams({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
   },
   offline: {
     about: 'recognizer throughput by batch size',

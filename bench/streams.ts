@@ -6,7 +6,8 @@
  * is lib/live-clients.ts and the audio lib/live-audio.ts.
  *
  * Each client replays its own sequence of items separated by 1.2 s of
- * silence: synthetic utterances (espeak-ng voices, known text and known
+ * silence (endpointing + 700 ms when that is longer), asking for the
+ * endpointing given (`endpointing_ms`, the protocol default 500): synthetic utterances (espeak-ng voices, known text and known
  * start/end) and, every third item, a clip of a real recording from
  * ../shared/audio (at most 15 s; no reference text or word times).
  *
@@ -32,16 +33,19 @@ import type { ScenarioResult } from './lib/report.js';
 import { percentile, round } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
 
-const GAP_MS = 1200;
+/** Silence after each item: 1.2 s, or longer when the endpointing asked for would not end the utterance in it. */
+const gapMs = (endpointingMs: number) => Math.max(1200, endpointingMs + 700);
 
 export interface StreamsOptions {
   clients: number[];
   seconds: number;
   /** Passed to the server as --model when not empty. */
   model: string;
+  /** What every client asks for as `endpointing_ms`. */
+  endpointingMs: number;
 }
 
-function buildPlan(streamIndex: number, seconds: number, pool: AudioPool): Plan {
+function buildPlan(streamIndex: number, seconds: number, endpointingMs: number, pool: AudioPool): Plan {
   const b = new PlanBuilder();
   b.silence(300 + ((streamIndex * 97) % 700));
   for (let k = 0; b.posMs < seconds * 1000; k++) {
@@ -53,7 +57,7 @@ function buildPlan(streamIndex: number, seconds: number, pool: AudioPool): Plan 
       const s = pool.synthetic[j % pool.synthetic.length];
       b.utterance(s.text, s.clips[(j * 7) % VOICES.length]);
     }
-    b.silence(GAP_MS);
+    b.silence(gapMs(endpointingMs));
   }
   return b.build();
 }
@@ -106,10 +110,11 @@ function analyse(c: Client): StreamFigures {
 
 type Row = Record<string, number | boolean | null>;
 
-/** One run of `n` clients for `seconds` against `server`: the row for that N. */
-async function runStreams(server: ServerProcess, pool: AudioPool, n: number, seconds: number): Promise<Row> {
-  console.log(`${n} client(s), ${seconds} s each ...`);
-  const load = await runLoad(server, Array.from({ length: n }, (_, i) => buildPlan(i, seconds, pool)));
+/** One run of `n` clients against `server`: the row for that N. */
+async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opts: Omit<StreamsOptions, 'clients'>): Promise<Row> {
+  console.log(`${n} client(s), ${opts.seconds} s each, endpointing ${opts.endpointingMs} ms ...`);
+  const plans = Array.from({ length: n }, (_, i) => buildPlan(i, opts.seconds, opts.endpointingMs, pool));
+  const load = await runLoad(server, plans, opts.endpointingMs);
   const figures = load.clients.map(analyse);
   const finalLat = figures.flatMap((f) => f.finalLatMs);
   const finalMs = finalLat.map((x) => x.latencyMs);
@@ -144,7 +149,7 @@ export async function benchStreams(opts: StreamsOptions): Promise<ScenarioResult
   const pool = loadPool();
   const rows: Row[] = [];
   await withServer(opts.model, async (server) => {
-    for (const n of opts.clients) rows.push(await runStreams(server, pool, n, opts.seconds));
+    for (const n of opts.clients) rows.push(await runStreams(server, pool, n, opts));
   });
   console.table(rows.map((r) => ({ n: r.n, final_p50_ms: r.final_p50_ms, final_p95_ms: r.final_p95_ms, first_partial_p50_ms: r.first_partial_p50_ms, wer_synthetic_pct: r.wer_synthetic_pct, server_cpu_pct_of_core: r.server_cpu_pct_of_core, asr_mean_batch: r.asr_mean_batch, kept_real_time: r.kept_real_time })));
   const kept = rows.filter((r) => r.kept_real_time).map((r) => r.n as number);

@@ -56,8 +56,8 @@ export class Client {
     ws.on('close', () => resolveDone());
   }
 
-  static async connect(port: number, plan: Plan): Promise<Client> {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/listen?encoding=pcm_s16le&sample_rate=16000`);
+  static async connect(port: number, plan: Plan, endpointingMs: number): Promise<Client> {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/listen?encoding=pcm_s16le&sample_rate=16000&endpointing_ms=${endpointingMs}`);
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     return new Client(ws, plan);
   }
@@ -123,14 +123,18 @@ export interface Load {
   drainP95Ms: number;
 }
 
-/** One client per plan, all connected first and then paced together; waits for every `closed` and reads the server's figures. */
-export async function runLoad(server: ServerProcess, plans: Plan[]): Promise<Load> {
+/**
+ * One client per plan, each asking for `endpointingMs` (the `endpointing_ms`
+ * query parameter), all connected first and then paced together; waits for
+ * every `closed` and reads the server's figures.
+ */
+export async function runLoad(server: ServerProcess, plans: Plan[], endpointingMs: number): Promise<Load> {
   const metrics0 = await metricsText(server.port);
   const cpu0 = cpuSeconds(server.pid);
   const wall0 = performance.now();
   let rssPeakMiB = 0;
   const sampler = setInterval(() => (rssPeakMiB = Math.max(rssPeakMiB, rssMiB(server.pid))), 500);
-  const clients = await Promise.all(plans.map((plan) => Client.connect(server.port, plan)));
+  const clients = await Promise.all(plans.map((plan) => Client.connect(server.port, plan, endpointingMs)));
   const sendLagMs = await pace(clients);
   await Promise.all(clients.map((c) => c.closed(CLOSE_TIMEOUT_MS)));
   clearInterval(sampler);
