@@ -22,6 +22,9 @@
  * Partial stability: of all words in all partials, the share not kept in the
  * segment's final (beyond the longest common prefix of partial and final).
  * "Kept real time" is judged on the final latency (lib/live-clients.ts).
+ * An N is "within the SLO" when its final p95 is at most the endpointing +
+ * SLO_MARGIN_MS and no utterance lacks a final; `capacity_at_slo` is the
+ * largest such N tried.
  */
 import { corpusWer } from '../eval/wer.js';
 import type { TranscriptMessage } from '../protocol/messages.js';
@@ -32,6 +35,9 @@ import { DRAIN_LIMIT_MS, GROWTH_LIMIT_MS, keptRealTime, latencyGrowthMs, runLoad
 import type { ScenarioResult } from './lib/report.js';
 import { percentile, round } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
+
+/** The SLO: final p95 (end of speech → final) at most the endpointing plus this, and no missing finals. */
+export const SLO_MARGIN_MS = 350;
 
 /** Silence after each item: 1.2 s, or longer when the endpointing asked for would not end the utterance in it. */
 const gapMs = (endpointingMs: number) => Math.max(1200, endpointingMs + 700);
@@ -123,10 +129,12 @@ async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opt
   const growthMs = latencyGrowthMs(finalLat);
   const partialWords = figures.reduce((s, f) => s + f.partialWords, 0);
   const missingFinals = figures.reduce((s, f) => s + f.missingFinals, 0);
+  const sloLimitMs = opts.endpointingMs + SLO_MARGIN_MS;
+  const finalP95Ms = percentile(finalMs, 95);
   const row = {
     n,
     final_p50_ms: round(percentile(finalMs, 50)),
-    final_p95_ms: round(percentile(finalMs, 95)),
+    final_p95_ms: round(finalP95Ms),
     final_p99_ms: round(percentile(finalMs, 99)),
     first_partial_p50_ms: round(percentile(partialMs, 50)),
     first_partial_p95_ms: round(percentile(partialMs, 95)),
@@ -140,6 +148,9 @@ async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opt
     final_latency_growth_ms: round(growthMs),
     ...load.figures,
     kept_real_time: keptRealTime(load, growthMs),
+    slo_final_p95_limit_ms: sloLimitMs,
+    // NaN (no synthetic utterance ended) is not within.
+    within_slo: finalP95Ms <= sloLimitMs && missingFinals === 0,
   };
   console.log(JSON.stringify(row));
   return row;
@@ -151,11 +162,19 @@ export async function benchStreams(opts: StreamsOptions): Promise<ScenarioResult
   await withServer(opts.model, async (server) => {
     for (const n of opts.clients) rows.push(await runStreams(server, pool, n, opts));
   });
-  console.table(rows.map((r) => ({ n: r.n, final_p50_ms: r.final_p50_ms, final_p95_ms: r.final_p95_ms, first_partial_p50_ms: r.first_partial_p50_ms, wer_synthetic_pct: r.wer_synthetic_pct, server_cpu_pct_of_core: r.server_cpu_pct_of_core, asr_mean_batch: r.asr_mean_batch, kept_real_time: r.kept_real_time })));
-  const kept = rows.filter((r) => r.kept_real_time).map((r) => r.n as number);
-  // Only the N given are tried: when the largest one kept real time, the server may hold more.
-  const summary = { largest_n_kept_real_time: kept.length ? Math.max(...kept) : 0, largest_n_tried: Math.max(...opts.clients), drain_limit_ms: DRAIN_LIMIT_MS, growth_limit_ms: GROWTH_LIMIT_MS };
+  console.table(rows.map((r) => ({ n: r.n, final_p50_ms: r.final_p50_ms, final_p95_ms: r.final_p95_ms, first_partial_p50_ms: r.first_partial_p50_ms, wer_synthetic_pct: r.wer_synthetic_pct, server_cpu_pct_of_core: r.server_cpu_pct_of_core, asr_mean_batch: r.asr_mean_batch, kept_real_time: r.kept_real_time, within_slo: r.within_slo })));
+  const largest = (key: string) => Math.max(0, ...rows.filter((r) => r[key] === true).map((r) => r.n as number));
+  // Only the N given are tried: when the largest one kept real time (or met the SLO), the server may hold more (scenario `capacity` searches).
+  const summary = {
+    largest_n_kept_real_time: largest('kept_real_time'),
+    capacity_at_slo: largest('within_slo'),
+    largest_n_tried: Math.max(...opts.clients),
+    drain_limit_ms: DRAIN_LIMIT_MS,
+    growth_limit_ms: GROWTH_LIMIT_MS,
+    slo_final_p95_limit_ms: opts.endpointingMs + SLO_MARGIN_MS,
+  };
   console.log(`largest N kept in real time: ${summary.largest_n_kept_real_time} (of N up to ${summary.largest_n_tried} tried)`);
+  console.log(`capacity at SLO (final p95 <= ${summary.slo_final_p95_limit_ms} ms, no missing finals): ${summary.capacity_at_slo} (of N up to ${summary.largest_n_tried} tried)`);
   const series = (name: string, key: string, dashed = false) => ({ name, dashed, points: rows.map((r) => [r.n as number, (r[key] as number | null) ?? NaN] as [number, number]) });
   const chartSvg = lineChart({
     title: 'streams: client-side latency vs concurrent real-time clients',
