@@ -5,6 +5,7 @@
  * `fbank`, `diarization` and `heldout` are standalone scripts that print only.
  */
 import { DEFAULT_SESSION_CONFIG, configValueProblem } from '../protocol/session-config.js';
+import { benchCapacity } from './capacity.js';
 import { benchDecode } from './decode.js';
 import { benchHttp } from './http.js';
 import { benchOffline } from './offline.js';
@@ -28,6 +29,12 @@ function num(o: Options, name: string): number {
   return n;
 }
 
+function int(o: Options, name: string): number {
+  const n = Number(o[name]);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: "${o[name]}" is not a positive integer`);
+  return n;
+}
+
 function nums(o: Options, name: string): number[] {
   const list = o[name].split(',').map(Number);
   if (list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--${name}: "${o[name]}" is not a comma-separated list of positive integers`);
@@ -48,6 +55,12 @@ const SCENARIOS: Record<string, Scenario> = {
     about: 'N concurrent real-time WebSocket clients against the server process: latency, stability, WER, CPU, batching',
     defaults: { n: '1,8,32', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
     run: (o) => benchStreams({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
+  },
+  capacity: {
+    about: 'searches the largest N of streams clients within the SLO (final p95 <= endpointing + 350 ms, no missing finals): doubling from --start, then bisection; each probe a streams run',
+    defaults: { start: '4', 'max-n': '128', probes: '8', 'max-minutes': '8', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
+    run: (o) =>
+      benchCapacity({ start: int(o, 'start'), maxN: int(o, 'max-n'), probes: int(o, 'probes'), maxMinutes: num(o, 'max-minutes'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
   },
   offline: {
     about: 'recognizer throughput by batch size',
@@ -87,7 +100,7 @@ const SCRIPTS: Record<string, { about: string; load: () => Promise<unknown> }> =
 };
 
 function usage(): string {
-  const lines = ['usage: npm run bench -- <streams|offline|peer|ws|http|decode|soak|fbank|diarization|heldout> [--option value ...]', ''];
+  const lines = ['usage: npm run bench -- <streams|capacity|offline|peer|ws|http|decode|soak|fbank|diarization|heldout> [--option value ...]', ''];
   for (const [name, s] of Object.entries(SCENARIOS)) {
     const opts = Object.entries(s.defaults).map(([k, v]) => `--${k} ${v === '' ? '""' : v}`).join(' ');
     lines.push(`  ${name.padEnd(12)} ${s.about}${opts ? `\n  ${''.padEnd(12)} ${opts}` : ''}`);

@@ -114,10 +114,10 @@ function analyse(c: Client): StreamFigures {
   return f;
 }
 
-type Row = Record<string, number | boolean | null>;
+export type StreamsRow = Record<string, number | boolean | null>;
 
-/** One run of `n` clients against `server`: the row for that N. */
-async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opts: Omit<StreamsOptions, 'clients'>): Promise<Row> {
+/** One run of `n` clients against `server`: the row for that N (scenario `capacity` runs its probes with this too). */
+export async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opts: Pick<StreamsOptions, 'seconds' | 'endpointingMs'>): Promise<StreamsRow> {
   console.log(`${n} client(s), ${opts.seconds} s each, endpointing ${opts.endpointingMs} ms ...`);
   const plans = Array.from({ length: n }, (_, i) => buildPlan(i, opts.seconds, opts.endpointingMs, pool));
   const load = await runLoad(server, plans, opts.endpointingMs);
@@ -158,7 +158,7 @@ async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opt
 
 export async function benchStreams(opts: StreamsOptions): Promise<ScenarioResult> {
   const pool = loadPool();
-  const rows: Row[] = [];
+  const rows: StreamsRow[] = [];
   await withServer(opts.model, async (server) => {
     for (const n of opts.clients) rows.push(await runStreams(server, pool, n, opts));
   });

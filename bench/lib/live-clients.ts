@@ -19,6 +19,8 @@ const FRAME_MS = 20;
 const FRAME_BYTES = FRAME_MS * 16 * 2;
 /** How long to wait for `closed` after the last frame before giving up on a stream. */
 const CLOSE_TIMEOUT_MS = 60_000;
+/** Before each load, wait at most this long for the server to go idle (the backlog of an overloaded run). */
+const SETTLE_MAX_MS = 30_000;
 /** "Kept real time": the drain p95 stays under this ... */
 export const DRAIN_LIMIT_MS = 3000;
 /** ... and latency did not grow by this much from the first third of the run to the last. */
@@ -106,6 +108,15 @@ async function metricsText(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
+/** Waits until the server used under 20% of a core over half a second, or SETTLE_MAX_MS. */
+async function settle(pid: number): Promise<void> {
+  for (let waited = 0; waited < SETTLE_MAX_MS; waited += 500) {
+    const cpu0 = cpuSeconds(pid);
+    await new Promise((r) => setTimeout(r, 500));
+    if (cpuSeconds(pid) - cpu0 < 0.1) return;
+  }
+}
+
 /** Starts the server process (with `--model` when given), runs `body` against it, and stops it. */
 export async function withServer<T>(model: string, body: (server: ServerProcess) => Promise<T>): Promise<T> {
   const server = await startServerProcess(model ? ['--model', model] : []);
@@ -126,9 +137,11 @@ export interface Load {
 /**
  * One client per plan, each asking for `endpointingMs` (the `endpointing_ms`
  * query parameter), all connected first and then paced together; waits for
- * every `closed` and reads the server's figures.
+ * every `closed` and reads the server's figures. It starts once the server is
+ * idle, so a run after an overloaded one does not inherit its backlog.
  */
 export async function runLoad(server: ServerProcess, plans: Plan[], endpointingMs: number): Promise<Load> {
+  await settle(server.pid);
   const metrics0 = await metricsText(server.port);
   const cpu0 = cpuSeconds(server.pid);
   const wall0 = performance.now();
