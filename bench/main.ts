@@ -6,6 +6,7 @@
  */
 import { DEFAULT_SESSION_CONFIG, configValueProblem } from '../protocol/session-config.js';
 import { benchCapacity } from './capacity.js';
+import { benchContinuous } from './continuous.js';
 import { benchDecode } from './decode.js';
 import { benchHttp } from './http.js';
 import { benchOffline } from './offline.js';
@@ -62,6 +63,11 @@ const SCENARIOS: Record<string, Scenario> = {
     run: (o) =>
       benchCapacity({ start: int(o, 'start'), maxN: int(o, 'max-n'), probes: int(o, 'probes'), maxMinutes: num(o, 'max-minutes'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
   },
+  continuous: {
+    about: 'N real-time clients talking without pauses long enough to end a segment: how far behind the audio partials and finals arrive, missing finals, WER, CPU',
+    defaults: { n: '8,16', seconds: '60', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
+    run: (o) => benchContinuous({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
+  },
   offline: {
     about: 'recognizer throughput by batch size',
     defaults: { batches: '1,4,16,64', threads: '0', model: '' },
@@ -100,7 +106,7 @@ const SCRIPTS: Record<string, { about: string; load: () => Promise<unknown> }> =
 };
 
 function usage(): string {
-  const lines = ['usage: npm run bench -- <streams|capacity|offline|peer|ws|http|decode|soak|fbank|diarization|heldout> [--option value ...]', ''];
+  const lines = ['usage: npm run bench -- <streams|capacity|continuous|offline|peer|ws|http|decode|soak|fbank|diarization|heldout> [--option value ...]', ''];
   for (const [name, s] of Object.entries(SCENARIOS)) {
     const opts = Object.entries(s.defaults).map(([k, v]) => `--${k} ${v === '' ? '""' : v}`).join(' ');
     lines.push(`  ${name.padEnd(12)} ${s.about}${opts ? `\n  ${''.padEnd(12)} ${opts}` : ''}`);

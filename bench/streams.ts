@@ -27,10 +27,8 @@
  * largest such N tried.
  */
 import { corpusWer } from '../eval/wer.js';
-import type { TranscriptMessage } from '../protocol/messages.js';
-import { VOICES } from '../testkit/speech-plan.js';
 import type { ServerProcess } from '../testkit/server-process.js';
-import { loadPool, PlanBuilder, type AudioPool, type Item, type Plan } from './lib/live-audio.js';
+import { loadPool, overlaps, streamPlan, syntheticAt, type AudioPool, type Plan } from './lib/live-audio.js';
 import { DRAIN_LIMIT_MS, GROWTH_LIMIT_MS, keptRealTime, latencyGrowthMs, runLoad, withServer, type Client } from './lib/live-clients.js';
 import type { ScenarioResult } from './lib/report.js';
 import { percentile, round } from './lib/stats.js';
@@ -52,20 +50,16 @@ export interface StreamsOptions {
 }
 
 function buildPlan(streamIndex: number, seconds: number, endpointingMs: number, pool: AudioPool): Plan {
-  const b = new PlanBuilder();
-  b.silence(300 + ((streamIndex * 97) % 700));
-  for (let k = 0; b.posMs < seconds * 1000; k++) {
-    const j = streamIndex + k;
+  return streamPlan(streamIndex, seconds, (b, j) => {
     if (j % 3 === 2) {
       const rec = pool.recordings[Math.floor(j / 3) % pool.recordings.length];
       b.recording(rec.name, rec.audio);
     } else {
-      const s = pool.synthetic[j % pool.synthetic.length];
-      b.utterance(s.text, s.clips[(j * 7) % VOICES.length]);
+      const { text, clip } = syntheticAt(pool, j);
+      b.utterance(text, clip);
     }
     b.silence(gapMs(endpointingMs));
-  }
-  return b.build();
+  });
 }
 
 interface StreamFigures {
@@ -77,8 +71,6 @@ interface StreamFigures {
   partialWords: number;
   partialWordsChanged: number;
 }
-
-const overlaps = (m: TranscriptMessage, item: Item) => m.end_ms > item.startMs && m.start_ms < item.endMs;
 
 function commonPrefix(a: string[], b: string[]): number {
   let n = 0;

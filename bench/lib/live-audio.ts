@@ -6,6 +6,7 @@
  * items and silences end to end into one stream's s16le PCM while keeping
  * each item's place in stream time.
  */
+import type { TranscriptMessage } from '../../protocol/messages.js';
 import { readAudio16k, silence, synthesize, toS16le, concat } from '../../testkit/speech.js';
 import { SENTENCES, VOICES } from '../../testkit/speech-plan.js';
 import { sharedPath } from '../../testkit/paths.js';
@@ -52,6 +53,9 @@ function synthesizeClip(text: string, voice: string): Clip {
   return { audio, speechStartMs: first / 16, speechEndMs: (last + 1) / 16 };
 }
 
+/** Whether a transcript message's time span overlaps an item's. */
+export const overlaps = (m: TranscriptMessage, item: Item) => m.end_ms > item.startMs && m.start_ms < item.endMs;
+
 /** Synthesises every sentence in every voice and reads the first 15 s of each recording. */
 export function loadPool(): AudioPool {
   console.log('synthesising test speech, reading recordings ...');
@@ -93,4 +97,22 @@ export class PlanBuilder {
     this.parts.push(audio);
     this.posMs += audio.length / 16;
   }
+}
+
+/** The `j`th synthetic utterance of a stream: sentences in turn, voices in a different order. */
+export function syntheticAt(pool: AudioPool, j: number): { text: string; clip: Clip } {
+  const s = pool.synthetic[j % pool.synthetic.length];
+  return { text: s.text, clip: s.clips[(j * 7) % s.clips.length] };
+}
+
+/**
+ * Stream `streamIndex`'s plan: a lead-in silence of 300-999 ms that differs
+ * by stream (so streams do not speak in lockstep), then `item(b, j)` for
+ * j = streamIndex, streamIndex + 1, ... until `seconds` of audio are laid.
+ */
+export function streamPlan(streamIndex: number, seconds: number, item: (b: PlanBuilder, j: number) => void): Plan {
+  const b = new PlanBuilder();
+  b.silence(300 + ((streamIndex * 97) % 700));
+  for (let j = streamIndex; b.posMs < seconds * 1000; j++) item(b, j);
+  return b.build();
 }
