@@ -59,7 +59,7 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   capacity: {
     about: 'searches the largest N of streams clients within the SLO (final p95 <= endpointing + 350 ms, no missing finals): doubling from --start, then bisection; each probe a streams run',
-    defaults: { start: '4', 'max-n': '128', probes: '8', 'max-minutes': '8', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
+    defaults: { start: '4', 'max-n': '128', probes: '8', 'max-minutes': '7', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
     run: (o) =>
       benchCapacity({ start: int(o, 'start'), maxN: int(o, 'max-n'), probes: int(o, 'probes'), maxMinutes: num(o, 'max-minutes'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
   },
