@@ -10,7 +10,8 @@
  * per utterance: identical text, identical token sequence.
  */
 import { createRequire } from 'node:module';
-import { CtcRecognizer, type RecognitionResult } from '../engine/asr/recognizer.js';
+import type { RecognitionResult } from '../engine/asr/batch-decoder.js';
+import { CtcRecognizer } from '../engine/asr/recognizer.js';
 import { resolveModel } from '../engine/models/resolve.js';
 import { librispeechUtterances, syntheticUtterances } from './lib/corpus.js';
 import type { ScenarioResult } from './lib/report.js';

@@ -20,7 +20,9 @@ export interface EngineConfig {
   /** onnxruntime threads for diarization (0 = all cores). */
   diarizationThreads: number;
   executionProvider: ExecutionProvider;
-  /** onnxruntime threads for recognition (0 = all cores). */
+  /** Recognizer threads: each decodes a whole batch (features, model, search) beside the event loop (0 = one per core). */
+  asrWorkers: number;
+  /** onnxruntime threads of each recognizer thread's model (0 = one per core). */
   asrThreads: number;
   /** ARPA token LM for the finals' beam search: a file, "auto" (lm.arpa[.gz] beside the model) or "none". */
   lm: string;
@@ -48,7 +50,8 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   diarizationModel: '',
   diarizationThreads: 0,
   executionProvider: 'cpu',
-  asrThreads: 0,
+  asrWorkers: 0,
+  asrThreads: 1,
   lm: 'auto',
   lmWeight: DEFAULT_BEAM_DECODING.lmWeight,
   lmTokenBonus: DEFAULT_BEAM_DECODING.lmTokenBonus,

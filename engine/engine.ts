@@ -6,6 +6,7 @@
  * driver steps the rolling diarization of every stream that asked for it.
  * Each model runs on its own worker thread (model-thread.ts).
  */
+import { availableParallelism } from 'node:os';
 import { CtcRecognizer } from './asr/recognizer.js';
 import type { EngineConfig } from './config.js';
 import { DiarizationDriver, DiarizationEngine } from './diarization/index.js';
@@ -54,6 +55,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
     name: model.name,
     executionProvider: config.executionProvider,
     numThreads: config.asrThreads,
+    threads: config.asrWorkers || availableParallelism(),
     beamSize: config.beamSize,
     tokenFloorNats: config.tokenFloorNats,
     scoreWindowNats: config.scoreWindowNats,

@@ -6,13 +6,18 @@
  * partials starve another's. A stream has at most one pending partial
  * (newer audio replaces it); partials waiting longer than `maxPartialWaitMs`
  * are dropped under overload, finals never are. A failed model call is
- * retried job by job, so a bad input fails only its own stream's job.
+ * retried job by job, so a bad input fails only its own stream's job. Up to
+ * the recognizer's `parallelism` batches run at once (one per recognizer
+ * thread), so a final never waits behind another batch's partials while a
+ * thread is free.
  */
-import type { RecognitionResult } from './asr/recognizer.js';
+import type { RecognitionResult } from './asr/batch-decoder.js';
 
 export interface BatchRecognizer {
   /** `partial[i]`: utterance i is a partial (the recognizer may decode it more cheaply). */
   recognizeBatch(utterances16k: Float32Array[], partial: boolean[]): Promise<RecognitionResult[]>;
+  /** Batches it can decode at once (default 1). */
+  readonly parallelism?: number;
 }
 
 export interface SchedulerOptions {
@@ -45,7 +50,8 @@ export class RecognitionScheduler {
   private readonly opts: SchedulerOptions;
   private finals: Job[] = [];
   private partials = new Map<string, Job>();
-  private busy = false;
+  /** Batches being decoded now. */
+  private running = 0;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -91,11 +97,15 @@ export class RecognitionScheduler {
 
   /** Resolves once every queued job has been answered. */
   async drain(): Promise<void> {
-    while (this.busy || this.pending > 0) await new Promise((r) => setTimeout(r, 5));
+    while (this.running > 0 || this.pending > 0) await new Promise((r) => setTimeout(r, 5));
+  }
+
+  private get full(): boolean {
+    return this.running >= (this.recognizer.parallelism ?? 1);
   }
 
   private kick(delayMs = this.opts.gatherMs): void {
-    if (this.busy || this.timer) return;
+    if (this.full || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.runBatch();
@@ -125,7 +135,9 @@ export class RecognitionScheduler {
   private async runBatch(): Promise<void> {
     const batch = this.takeBatch();
     if (batch.length === 0) return;
-    this.busy = true;
+    this.running++;
+    // Another thread is free and work is waiting: start its batch too.
+    if (!this.full && this.pending > 0) this.kick();
     try {
       await this.recognize(batch);
     } catch (err) {
@@ -134,7 +146,7 @@ export class RecognitionScheduler {
       if (batch.length === 1) batch[0].reject(err);
       else for (const job of batch) await this.recognize([job]).catch((e: unknown) => job.reject(e));
     } finally {
-      this.busy = false;
+      this.running--;
       // Work that queued up during the call was already gathered: go at once.
       if (this.pending > 0) this.kick(0);
     }

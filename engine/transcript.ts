@@ -4,7 +4,7 @@
  * outside the segment's keep range (by midpoint) belong to the neighbouring
  * segment of a forced cut.
  */
-import type { RecognitionResult } from './asr/recognizer.js';
+import type { RecognitionResult } from './asr/batch-decoder.js';
 import { samplesToMs } from './audio/format.js';
 import type { Transcript, TranscriptWord } from './events.js';
 import { segmentEndMs, segmentStartMs, type Segment } from './vad/segmenter.js';

@@ -2,19 +2,26 @@
  * The batched CTC recognizer for models in sherpa-onnx's NeMo CTC export
  * format: `features` [B, 80, T] + `features_length` [B] in, log-probabilities
  * [B, T', V] out, with `vocab_size`, `subsampling_factor` and `normalize_type`
- * in the ONNX metadata. N utterances of any lengths become one padded model
- * call and N results. The model runs on its own thread (../model-thread.ts);
- * features and decoding stay on the caller's.
+ * in the ONNX metadata. N utterances of any lengths become N results in as
+ * few padded model calls as their lengths allow (batch-decoder.ts).
+ *
+ * All of it (features, the model call, the greedy or beam search with the
+ * language models) runs on recognizer threads (recognizer-worker.ts), each
+ * with its own model session: the event loop only posts a batch and takes its
+ * results back, one round trip per batch. With several threads, as many
+ * batches run at once; the scheduler keeps them busy (`parallelism`).
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { ModelThread } from '../model-thread.js';
-import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
+import type { ort } from '../onnx-runtime.js';
+import type { ModelInfo } from '../model-thread.js';
+import { WorkerRpc } from '../worker-rpc.js';
+import type { DecoderSpec, RecognitionResult } from './batch-decoder.js';
+import { DEFAULT_PRUNING } from './ctc.js';
+import { FRAME_SHIFT_MS } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
-import { DEFAULT_PRUNING, greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
-import { parseTokens, type TokenTable } from './tokens.js';
-import { lexiconOf, type LmFusion } from './lm-fusion.js';
-import { NgramLm } from './ngram-lm.js';
+import { parseTokens } from './tokens.js';
+
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -24,8 +31,10 @@ export interface RecognizerOptions {
   /** Shown in `ready` and logs; defaults to the model's folder name. */
   name?: string;
   executionProvider?: ExecutionProvider;
-  /** onnxruntime intra-op threads (0 = its default). */
+  /** onnxruntime intra-op threads of each recognizer thread (0 = its default: one per core). */
   numThreads?: number;
+  /** Recognizer threads, each with its own model session (default 1). */
+  threads?: number;
   /**
    * How finals are decoded (default: 'beam' with a language model of either kind, else 'greedy');
    * partials are always greedy (they are replaced within a second).
@@ -46,16 +55,8 @@ export interface RecognizerOptions {
   oovPenalty?: number;
 }
 
-export interface RecognitionResult {
-  text: string;
-  tokens: string[];
-  /** Time of each token from the start of the utterance. */
-  tokenTimesMs: number[];
-  words: RecognizedWord[];
-}
-
 /**
- * Tuned on the first half of the demo model's held-out set (models/demo-en-ctc/README.md):
+ * Tuned on the first half of the demo model's held-out set (models/demo-en-ctc/HISTORY.md):
  * 64 prefixes gain ~1.5 WER points over 16 (8 -> 16 gained ~1), 128 another
  * ~0.2 (256 nothing more); the word LM ~2 more. The LM weights follow the
  * acoustic model: each better model has trusted its token LM less (1 / 1, then
@@ -66,19 +67,28 @@ export interface RecognitionResult {
  */
 export const DEFAULT_BEAM_DECODING = { beamSize: 128, ...DEFAULT_PRUNING, lmWeight: 0.15, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1, oovPenalty: 14 };
 
-const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
+/** What a recognizer thread is started with. */
+export interface RecognizerThreadInit {
+  modelPath: string;
+  options: ort.InferenceSession.SessionOptions;
+  spec: DecoderSpec;
+}
+
+/** One call to a recognizer thread: a whole batch. */
+export interface RecognizeRequest {
+  utterances: Float32Array[];
+  partial: boolean[];
+}
+
+type RecognizerThread = WorkerRpc<RecognizeRequest, RecognitionResult[], ModelInfo>;
+
+const WORKER_ENTRY = new URL('./recognizer-worker.ts', import.meta.url).href;
 
 export class CtcRecognizer {
   private constructor(
-    private readonly model: ModelThread,
-    private readonly tokens: TokenTable,
+    private readonly threads: RecognizerThread[],
     readonly name: string,
     readonly subsamplingFactor: number,
-    readonly normalizeType: string,
-    private readonly decoding: 'greedy' | 'beam',
-    private readonly beamSize: number,
-    private readonly pruning: SearchPruning,
-    private readonly fusion: LmFusion | undefined,
   ) {}
 
   static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
@@ -86,10 +96,10 @@ export class CtcRecognizer {
     if (lmPaths.length > 0 && opts.decoding === 'greedy') {
       throw new Error(`a language model (${lmPaths.join(', ')}) needs beam decoding; greedy decoding cannot use one`);
     }
-    const tokens = parseTokens(await readFile(opts.tokensPath, 'utf8'));
+    const tokensText = await readFile(opts.tokensPath, 'utf8');
+    const tokens = parseTokens(tokensText);
     const provider = opts.executionProvider ?? 'cpu';
-    const modelBytes = await readFile(opts.modelPath);
-    const meta = readOnnxMetadata(modelBytes);
+    const meta = readOnnxMetadata(await readFile(opts.modelPath));
     const vocabSize = Number(meta.vocab_size);
     const subsampling = Number(meta.subsampling_factor);
     if (!Number.isInteger(subsampling) || subsampling < 1) {
@@ -98,33 +108,43 @@ export class CtcRecognizer {
     if (vocabSize !== tokens.symbols.length) {
       throw new Error(`${opts.modelPath}: metadata vocab_size ${meta.vocab_size} != ${tokens.symbols.length} tokens in ${opts.tokensPath}`);
     }
-    const model = await ModelThread.start({
-      modelBytes,
+    const d = DEFAULT_BEAM_DECODING;
+    const init: RecognizerThreadInit = {
+      modelPath: opts.modelPath,
       options: {
         executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
         intraOpNumThreads: opts.numThreads ?? 0,
         graphOptimizationLevel: 'all',
       },
-    });
-    const missing = ['features', 'features_length'].find((input) => !model.inputNames.includes(input));
-    if (missing) {
-      await model.close();
-      throw new Error(`${opts.modelPath}: model has no input "${missing}" (inputs: ${model.inputNames.join(', ')})`);
-    }
-    return new CtcRecognizer(
-      model,
-      tokens,
-      opts.name ?? path.basename(path.dirname(opts.modelPath)),
-      subsampling,
-      meta.normalize_type ?? '',
-      opts.decoding ?? (lmPaths.length > 0 ? 'beam' : 'greedy'),
-      opts.beamSize ?? DEFAULT_BEAM_DECODING.beamSize,
-      {
-        tokenFloorNats: opts.tokenFloorNats ?? DEFAULT_BEAM_DECODING.tokenFloorNats,
-        scoreWindowNats: opts.scoreWindowNats ?? DEFAULT_BEAM_DECODING.scoreWindowNats,
+      spec: {
+        tokensText,
+        subsamplingFactor: subsampling,
+        normalizeType: meta.normalize_type ?? '',
+        decoding: opts.decoding ?? (lmPaths.length > 0 ? 'beam' : 'greedy'),
+        beamSize: opts.beamSize ?? d.beamSize,
+        pruning: { tokenFloorNats: opts.tokenFloorNats ?? d.tokenFloorNats, scoreWindowNats: opts.scoreWindowNats ?? d.scoreWindowNats },
+        lm: {
+          lmPath: opts.lmPath,
+          lmWeight: opts.lmWeight ?? d.lmWeight,
+          lmTokenBonus: opts.lmTokenBonus ?? d.lmTokenBonus,
+          wordLmPath: opts.wordLmPath,
+          wordLmWeight: opts.wordLmWeight ?? d.wordLmWeight,
+          wordBonus: opts.wordBonus ?? d.wordBonus,
+          oovPenalty: opts.oovPenalty ?? d.oovPenalty,
+        },
       },
-      lmPaths.length > 0 ? lmFusion(opts, tokens) : undefined,
-    );
+    };
+    const count = Math.max(1, opts.threads ?? 1);
+    const started = await Promise.allSettled(Array.from({ length: count }, () => WorkerRpc.start<RecognizeRequest, RecognitionResult[], ModelInfo>(WORKER_ENTRY, init, 'recognizer thread')));
+    const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = started.find((s) => s.status === 'rejected');
+    const missing = ['features', 'features_length'].find((input) => threads.length > 0 && !threads[0].info.inputNames.includes(input));
+    if (failed || missing) {
+      await Promise.all(threads.map((t) => t.close()));
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      throw new Error(`${opts.modelPath}: model has no input "${missing}" (inputs: ${threads[0].info.inputNames.join(', ')})`);
+    }
+    return new CtcRecognizer(threads, opts.name ?? path.basename(path.dirname(opts.modelPath)), subsampling);
   }
 
   /** Milliseconds per output frame. */
@@ -132,106 +152,23 @@ export class CtcRecognizer {
     return FRAME_SHIFT_MS * this.subsamplingFactor;
   }
 
+  /** Batches that can run at once: one per recognizer thread. */
+  get parallelism(): number {
+    return this.threads.length;
+  }
+
   /**
-   * Recognizes 16 kHz utterances (samples in [-1, 1]) in as few model calls as
-   * padding allows: sorted by length, utterances share a call while padding
-   * adds at most MAX_PADDING_SHARE of work (a 2 s partial padded to a 15 s
-   * final would cost more than two calls). `partial[i]` marks utterances
-   * decoded greedily whatever `decoding` says.
+   * Recognizes 16 kHz utterances (samples in [-1, 1]) on the least busy
+   * recognizer thread (the utterances are copied there; the caller keeps
+   * its arrays). `partial[i]` marks utterances decoded greedily whatever the
+   * decoding of finals is.
    */
-  async recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = []): Promise<RecognitionResult[]> {
-    const feats = utterances16k.map((u) => {
-      const m = computeLogMel(u);
-      return this.normalizeType === 'per_feature' && m.numFrames > 0 ? normalizePerFeature(m) : m;
-    });
-    const results: RecognitionResult[] = utterances16k.map(() => EMPTY_RESULT);
-    const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
-    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, partial, results);
-    return results;
-  }
-
-  /** One padded model call over `group` (indices into `feats`), results into `results`. */
-  private async runGroup(feats: LogMel[], group: number[], partial: boolean[], results: RecognitionResult[]): Promise<void> {
-    const batch = group.length;
-    const maxFrames = Math.max(...group.map((i) => feats[i].numFrames));
-    // [B, C, T], padded frames hold log(1e-10) as in sherpa-onnx.
-    const input = new Float32Array(batch * NUM_MEL_BINS * maxFrames).fill(PAD_LOG_VALUE);
-    const lengths = new BigInt64Array(batch);
-    group.forEach((src, b) => {
-      const { data, numFrames } = feats[src];
-      lengths[b] = BigInt(numFrames);
-      const base = b * NUM_MEL_BINS * maxFrames;
-      for (let t = 0; t < numFrames; t++) {
-        for (let c = 0; c < NUM_MEL_BINS; c++) input[base + c * maxFrames + t] = data[t * NUM_MEL_BINS + c];
-      }
-    });
-    const outputs = await this.model.run({
-      features: { type: 'float32', data: input, dims: [batch, NUM_MEL_BINS, maxFrames] },
-      features_length: { type: 'int64', data: lengths, dims: [batch] },
-    });
-    const { data, dims } = outputs[this.model.outputNames[0]];
-    const [, outFrames, vocab] = dims;
-    group.forEach((src, b) => {
-      // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
-      const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.subsamplingFactor));
-      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab, this.decoding === 'beam' && !partial[src]);
-    });
-  }
-
-  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, beam: boolean): RecognitionResult {
-    const hyp = beam
-      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.beamSize, this.fusion, this.pruning)
-      : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
-    const words = joinWords(hyp, this.tokens, this.outputFrameMs);
-    return {
-      text: words.map((w) => w.word).join(' '),
-      tokens: hyp.tokenIds.map((id) => this.tokens.symbols[id]),
-      tokenTimesMs: hyp.frames.map((f) => f * this.outputFrameMs),
-      words,
-    };
+  recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = []): Promise<RecognitionResult[]> {
+    const thread = this.threads.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+    return thread.call({ utterances: utterances16k, partial });
   }
 
   async close(): Promise<void> {
-    await this.model.close();
+    await Promise.all(this.threads.map((t) => t.close()));
   }
-}
-
-function lmFusion(opts: RecognizerOptions, tokens: TokenTable): LmFusion {
-  const d = DEFAULT_BEAM_DECODING;
-  const wordLm = opts.wordLmPath ? NgramLm.load(opts.wordLmPath) : undefined;
-  return {
-    symbols: tokens.symbols,
-    tokens: opts.lmPath ? { lm: NgramLm.load(opts.lmPath), weight: opts.lmWeight ?? d.lmWeight, tokenBonus: opts.lmTokenBonus ?? d.lmTokenBonus } : undefined,
-    words: wordLm && {
-      lm: wordLm,
-      lexicon: lexiconOf(wordLm),
-      weight: opts.wordLmWeight ?? d.wordLmWeight,
-      wordBonus: opts.wordBonus ?? d.wordBonus,
-      oovPenalty: opts.oovPenalty ?? d.oovPenalty,
-    },
-  };
-}
-
-/** Padding may add at most this share of real frames to a model call. */
-const MAX_PADDING_SHARE = 0.25;
-
-/** Splits `items` into groups of similar length, shortest first (pure; exported for tests). */
-export function lengthGroups(items: number[], lengthOf: (item: number) => number): number[][] {
-  const sorted = [...items].sort((a, b) => lengthOf(a) - lengthOf(b));
-  const groups: number[][] = [];
-  let group: number[] = [];
-  let frames = 0;
-  for (const item of sorted) {
-    const len = lengthOf(item);
-    // Sorted ascending, so `len` is the group's padded length if the item joins.
-    if (group.length > 0 && len * (group.length + 1) > (1 + MAX_PADDING_SHARE) * (frames + len)) {
-      groups.push(group);
-      group = [];
-      frames = 0;
-    }
-    group.push(item);
-    frames += len;
-  }
-  if (group.length > 0) groups.push(group);
-  return groups;
 }

@@ -1,0 +1,162 @@
+/**
+ * Recognition of a batch of utterances, all of it: log-mel features, one
+ * padded model call per group of similar lengths, then greedy or prefix beam
+ * decoding fused with the language models. It runs on a recognizer thread
+ * (recognizer-worker.ts) around that thread's own model session, so none of
+ * it touches the server's event loop. Results are plain data.
+ */
+import type { ModelFeeds, ModelOutputs } from '../model-thread.js';
+import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
+import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
+import { lexiconOf, type LmFusion } from './lm-fusion.js';
+import { NgramLm } from './ngram-lm.js';
+import { parseTokens, type TokenTable } from './tokens.js';
+
+export interface RecognitionResult {
+  text: string;
+  tokens: string[];
+  /** Time of each token from the start of the utterance. */
+  tokenTimesMs: number[];
+  words: RecognizedWord[];
+}
+
+/** The language models fused into beam decoding, and their weights. */
+export interface LmSpec {
+  /** ARPA token language model (see ngram-lm.ts). */
+  lmPath?: string;
+  lmWeight: number;
+  lmTokenBonus: number;
+  /** ARPA word language model, alone or with the token one; its 1-grams are the lexicon (see lm-fusion.ts). */
+  wordLmPath?: string;
+  wordLmWeight: number;
+  wordBonus: number;
+  oovPenalty: number;
+}
+
+/** Everything a decoder needs besides its model session: plain data, so it can be sent to a thread. */
+export interface DecoderSpec {
+  tokensText: string;
+  subsamplingFactor: number;
+  normalizeType: string;
+  /** How finals are decoded; partials are always greedy. */
+  decoding: 'greedy' | 'beam';
+  beamSize: number;
+  pruning: SearchPruning;
+  lm: LmSpec;
+}
+
+export type RunModel = (feeds: ModelFeeds) => Promise<ModelOutputs>;
+
+const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
+
+export class BatchDecoder {
+  private readonly tokens: TokenTable;
+  private readonly fusion: LmFusion | undefined;
+
+  constructor(
+    private readonly spec: DecoderSpec,
+    private readonly runModel: RunModel,
+    /** The model output holding the log-probabilities. */
+    private readonly outputName: string,
+  ) {
+    this.tokens = parseTokens(spec.tokensText);
+    this.fusion = spec.lm.lmPath || spec.lm.wordLmPath ? lmFusion(spec.lm, this.tokens) : undefined;
+  }
+
+  /** Milliseconds per output frame. */
+  get outputFrameMs(): number {
+    return FRAME_SHIFT_MS * this.spec.subsamplingFactor;
+  }
+
+  /**
+   * Recognizes 16 kHz utterances (samples in [-1, 1]) in as few model calls as
+   * padding allows: sorted by length, utterances share a call while padding
+   * adds at most MAX_PADDING_SHARE of work (a 2 s partial padded to a 15 s
+   * final would cost more than two calls). `partial[i]` marks utterances
+   * decoded greedily whatever `decoding` says.
+   */
+  async recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = []): Promise<RecognitionResult[]> {
+    const feats = utterances16k.map((u) => {
+      const m = computeLogMel(u);
+      return this.spec.normalizeType === 'per_feature' && m.numFrames > 0 ? normalizePerFeature(m) : m;
+    });
+    const results: RecognitionResult[] = utterances16k.map(() => EMPTY_RESULT);
+    const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
+    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, partial, results);
+    return results;
+  }
+
+  /** One padded model call over `group` (indices into `feats`), results into `results`. */
+  private async runGroup(feats: LogMel[], group: number[], partial: boolean[], results: RecognitionResult[]): Promise<void> {
+    const batch = group.length;
+    const maxFrames = Math.max(...group.map((i) => feats[i].numFrames));
+    // [B, C, T], padded frames hold log(1e-10) as in sherpa-onnx.
+    const input = new Float32Array(batch * NUM_MEL_BINS * maxFrames).fill(PAD_LOG_VALUE);
+    const lengths = new BigInt64Array(batch);
+    group.forEach((src, b) => {
+      const { data, numFrames } = feats[src];
+      lengths[b] = BigInt(numFrames);
+      const base = b * NUM_MEL_BINS * maxFrames;
+      for (let t = 0; t < numFrames; t++) {
+        for (let c = 0; c < NUM_MEL_BINS; c++) input[base + c * maxFrames + t] = data[t * NUM_MEL_BINS + c];
+      }
+    });
+    const outputs = await this.runModel({
+      features: { type: 'float32', data: input, dims: [batch, NUM_MEL_BINS, maxFrames] },
+      features_length: { type: 'int64', data: lengths, dims: [batch] },
+    });
+    const { data, dims } = outputs[this.outputName];
+    const [, outFrames, vocab] = dims;
+    group.forEach((src, b) => {
+      // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
+      const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.spec.subsamplingFactor));
+      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab, this.spec.decoding === 'beam' && !partial[src]);
+    });
+  }
+
+  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, beam: boolean): RecognitionResult {
+    const hyp = beam
+      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.spec.beamSize, this.fusion, this.spec.pruning)
+      : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
+    const words = joinWords(hyp, this.tokens, this.outputFrameMs);
+    return {
+      text: words.map((w) => w.word).join(' '),
+      tokens: hyp.tokenIds.map((id) => this.tokens.symbols[id]),
+      tokenTimesMs: hyp.frames.map((f) => f * this.outputFrameMs),
+      words,
+    };
+  }
+}
+
+function lmFusion(spec: LmSpec, tokens: TokenTable): LmFusion {
+  const wordLm = spec.wordLmPath ? NgramLm.load(spec.wordLmPath) : undefined;
+  return {
+    symbols: tokens.symbols,
+    tokens: spec.lmPath ? { lm: NgramLm.load(spec.lmPath), weight: spec.lmWeight, tokenBonus: spec.lmTokenBonus } : undefined,
+    words: wordLm && { lm: wordLm, lexicon: lexiconOf(wordLm), weight: spec.wordLmWeight, wordBonus: spec.wordBonus, oovPenalty: spec.oovPenalty },
+  };
+}
+
+/** Padding may add at most this share of real frames to a model call. */
+const MAX_PADDING_SHARE = 0.25;
+
+/** Splits `items` into groups of similar length, shortest first (pure; exported for tests). */
+export function lengthGroups(items: number[], lengthOf: (item: number) => number): number[][] {
+  const sorted = [...items].sort((a, b) => lengthOf(a) - lengthOf(b));
+  const groups: number[][] = [];
+  let group: number[] = [];
+  let frames = 0;
+  for (const item of sorted) {
+    const len = lengthOf(item);
+    // Sorted ascending, so `len` is the group's padded length if the item joins.
+    if (group.length > 0 && len * (group.length + 1) > (1 + MAX_PADDING_SHARE) * (frames + len)) {
+      groups.push(group);
+      group = [];
+      frames = 0;
+    }
+    group.push(item);
+    frames += len;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
