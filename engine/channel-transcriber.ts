@@ -10,6 +10,7 @@ import { SAMPLES_PER_MS } from './audio/format.js';
 import type { StreamEvent, Transcript } from './events.js';
 import type { RecognitionScheduler } from './scheduler.js';
 import type { SpeakerLabeler } from './speaker-labeler.js';
+import { PartialWindow } from './partial-window.js';
 import { assembleTranscript } from './transcript.js';
 import { VAD_CHUNK_SAMPLES } from './vad/silero.js';
 import { Segmenter, segmentAudio, type Segment, type SegmentEvent, type SegmenterOptions } from './vad/segmenter.js';
@@ -31,6 +32,8 @@ export class ChannelTranscriber {
   private lastPartialSamples = new Map<number, number>();
   private lastPartialText = new Map<number, string>();
   private firstPartialSent = new Set<number>();
+  /** Per open segment: which audio its next partial decodes, and the words decided so far. */
+  private partialWindows = new Map<number, PartialWindow>();
   /** Finals are emitted in segment order even if their decodes finish out of order. */
   private finalChain: Promise<void> = Promise.resolve();
   /** Segments end in id order: a partial for an id at or below this is stale. */
@@ -111,11 +114,16 @@ export class ChannelTranscriber {
     const growth = seg.numSamples - last;
     if (growth < this.opts.partialIntervalMs * SAMPLES_PER_MS) return;
     this.lastPartialSamples.set(seg.id, seg.numSamples);
-    const audio = segmentAudio(seg);
+    let window = this.partialWindows.get(seg.id);
+    if (!window) this.partialWindows.set(seg.id, (window = new PartialWindow()));
+    const fromSample = Math.round(window.audioFromMs * SAMPLES_PER_MS);
+    const audio = segmentAudio(seg, fromSample);
     this.scheduler.partial(this.partialKey(seg), audio, growth).then(
       (result) => {
         if (!result || seg.id <= this.highestEndedId) return;
-        const transcript = assembleTranscript('partial', seg, result, this.opts.channel, audio.length);
+        const toSample = fromSample + audio.length;
+        const words = window.merge(result.words, fromSample / SAMPLES_PER_MS, toSample / SAMPLES_PER_MS);
+        const transcript = assembleTranscript('partial', seg, { ...result, words }, this.opts.channel, toSample);
         if (transcript.text === '' || transcript.text === this.lastPartialText.get(seg.id)) return;
         this.lastPartialText.set(seg.id, transcript.text);
         let firstLatencyMs: number | undefined;
@@ -143,6 +151,7 @@ export class ChannelTranscriber {
       }
       this.lastPartialSamples.delete(seg.id);
       this.lastPartialText.delete(seg.id);
+      this.partialWindows.delete(seg.id);
       this.firstPartialSent.delete(seg.id);
       this.labeler?.labelFinal(transcript);
       const latencyMs = reason === 'silence' && seg.lastSpeechWallMs > 0 ? performance.now() - seg.lastSpeechWallMs : undefined;

@@ -187,12 +187,12 @@ export class Segmenter {
   }
 }
 
-/** The segment's audio as one buffer (a copy: the segment keeps growing). */
-export function segmentAudio(seg: Segment): Float32Array {
-  const out = new Float32Array(seg.numSamples);
-  let pos = 0;
+/** The segment's audio from `fromSample` (into the segment) to its end, as one buffer (a copy: the segment keeps growing). */
+export function segmentAudio(seg: Segment, fromSample = 0): Float32Array {
+  const out = new Float32Array(Math.max(0, seg.numSamples - fromSample));
+  let pos = -fromSample;
   for (const c of seg.chunks) {
-    out.set(c, pos);
+    if (pos + c.length > 0) out.set(pos >= 0 ? c : c.subarray(-pos), Math.max(0, pos));
     pos += c.length;
   }
   return out;
