@@ -13,7 +13,7 @@
  */
 import type { ScenarioResult } from './lib/report.js';
 import { loadPool } from './lib/live-audio.js';
-import { withServer } from './lib/live-clients.js';
+import { withServer, type ServerKind } from './lib/live-clients.js';
 import { round } from './lib/stats.js';
 import { runStreams, SLO_MARGIN_MS, type StreamsRow } from './streams.js';
 
@@ -25,6 +25,7 @@ export interface CapacityOptions {
   seconds: number;
   endpointingMs: number;
   model: string;
+  server: ServerKind;
 }
 
 /**
@@ -60,8 +61,9 @@ export async function benchCapacity(opts: CapacityOptions): Promise<ScenarioResu
       );
     }
     if (hi === null) stoppedBy = 'max-n';
-  });
+  }, opts.server);
   const summary = {
+    server: opts.server,
     capacity_at_slo: lo,
     first_n_over_slo: hi,
     // 'resolved': hi = lo + 1; 'max-n': every probe up to --max-n met the SLO (capacity at least lo); 'probes' / 'max-minutes': stopped with the capacity in [lo, hi - 1] (or at least lo when hi is null).

@@ -18,7 +18,7 @@
  */
 import { corpusWer } from '../eval/wer.js';
 import { loadPool, overlaps, streamPlan, syntheticAt, type AudioPool, type Plan } from './lib/live-audio.js';
-import { keptRealTime, latencyGrowthMs, runLoad, withServer, type Client, type Received } from './lib/live-clients.js';
+import { keptRealTime, latencyGrowthMs, runLoad, withServer, type Client, type Received, type ServerKind } from './lib/live-clients.js';
 import type { ScenarioResult } from './lib/report.js';
 import { percentile, round } from './lib/stats.js';
 
@@ -31,6 +31,7 @@ export interface ContinuousOptions {
   endpointingMs: number;
   /** Passed to the server as --model when not empty. */
   model: string;
+  server: ServerKind;
 }
 
 function buildPlan(streamIndex: number, seconds: number, pool: AudioPool): Plan {
@@ -88,7 +89,7 @@ export async function benchContinuous(opts: ContinuousOptions): Promise<Scenario
       console.log(JSON.stringify(row));
       rows.push(row);
     }
-  });
+  }, opts.server);
   console.table(
     rows.map((r) => ({
       n: r.n,

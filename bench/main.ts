@@ -12,6 +12,7 @@ import { benchHttp } from './http.js';
 import { benchOffline } from './offline.js';
 import { benchPeer } from './peer.js';
 import { benchSoak } from './soak.js';
+import { SERVER_KINDS, type ServerKind } from './lib/live-clients.js';
 import { machineInfo, saveResults, type ScenarioResult } from './lib/report.js';
 import { benchStreams } from './streams.js';
 import { benchTransport } from './transport.js';
@@ -51,22 +52,29 @@ function endpointingMs(o: Options): number {
 }
 const ENDPOINTING_DEFAULT = String(DEFAULT_SESSION_CONFIG.endpointing_ms);
 
+/** `--server`: ours, or the sherpa-onnx-node peer (lib/sherpa-server.ts). */
+function serverKind(o: Options): ServerKind {
+  const kind = o.server as ServerKind;
+  if (!SERVER_KINDS.includes(kind)) throw new Error(`--server: "${o.server}" is not one of ${SERVER_KINDS.join(', ')}`);
+  return kind;
+}
+
 const SCENARIOS: Record<string, Scenario> = {
   streams: {
     about: 'N concurrent real-time WebSocket clients against the server process: latency, stability, WER, CPU, batching',
-    defaults: { n: '1,8,32', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
-    run: (o) => benchStreams({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
+    defaults: { n: '1,8,32', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '', server: 'ours' },
+    run: (o) => benchStreams({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model, server: serverKind(o) }),
   },
   capacity: {
     about: 'searches the largest N of streams clients within the SLO (final p95 <= endpointing + 350 ms, no missing finals): doubling from --start, then bisection; each probe a streams run',
-    defaults: { start: '4', 'max-n': '128', probes: '8', 'max-minutes': '7', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
+    defaults: { start: '4', 'max-n': '128', probes: '8', 'max-minutes': '7', seconds: '30', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '', server: 'ours' },
     run: (o) =>
-      benchCapacity({ start: int(o, 'start'), maxN: int(o, 'max-n'), probes: int(o, 'probes'), maxMinutes: num(o, 'max-minutes'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
+      benchCapacity({ start: int(o, 'start'), maxN: int(o, 'max-n'), probes: int(o, 'probes'), maxMinutes: num(o, 'max-minutes'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model, server: serverKind(o) }),
   },
   continuous: {
     about: 'N real-time clients talking without pauses long enough to end a segment: how far behind the audio partials and finals arrive, missing finals, WER, CPU',
-    defaults: { n: '8,16', seconds: '60', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '' },
-    run: (o) => benchContinuous({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model }),
+    defaults: { n: '8,16', seconds: '60', 'endpointing-ms': ENDPOINTING_DEFAULT, model: '', server: 'ours' },
+    run: (o) => benchContinuous({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model, server: serverKind(o) }),
   },
   offline: {
     about: 'recognizer throughput by batch size',

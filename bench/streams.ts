@@ -29,7 +29,7 @@
 import { corpusWer } from '../eval/wer.js';
 import type { ServerProcess } from '../testkit/server-process.js';
 import { loadPool, overlaps, streamPlan, syntheticAt, type AudioPool, type Plan } from './lib/live-audio.js';
-import { DRAIN_LIMIT_MS, GROWTH_LIMIT_MS, keptRealTime, latencyGrowthMs, runLoad, withServer, type Client } from './lib/live-clients.js';
+import { DRAIN_LIMIT_MS, GROWTH_LIMIT_MS, keptRealTime, latencyGrowthMs, runLoad, withServer, type Client, type ServerKind } from './lib/live-clients.js';
 import type { ScenarioResult } from './lib/report.js';
 import { percentile, round } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
@@ -47,6 +47,8 @@ export interface StreamsOptions {
   model: string;
   /** What every client asks for as `endpointing_ms`. */
   endpointingMs: number;
+  /** Which server the clients drive (lib/live-clients.ts). */
+  server: ServerKind;
 }
 
 function buildPlan(streamIndex: number, seconds: number, endpointingMs: number, pool: AudioPool): Plan {
@@ -153,11 +155,12 @@ export async function benchStreams(opts: StreamsOptions): Promise<ScenarioResult
   const rows: StreamsRow[] = [];
   await withServer(opts.model, async (server) => {
     for (const n of opts.clients) rows.push(await runStreams(server, pool, n, opts));
-  });
+  }, opts.server);
   console.table(rows.map((r) => ({ n: r.n, final_p50_ms: r.final_p50_ms, final_p95_ms: r.final_p95_ms, first_partial_p50_ms: r.first_partial_p50_ms, wer_synthetic_pct: r.wer_synthetic_pct, server_cpu_pct_of_core: r.server_cpu_pct_of_core, asr_mean_batch: r.asr_mean_batch, kept_real_time: r.kept_real_time, within_slo: r.within_slo })));
   const largest = (key: string) => Math.max(0, ...rows.filter((r) => r[key] === true).map((r) => r.n as number));
   // Only the N given are tried: when the largest one kept real time (or met the SLO), the server may hold more (scenario `capacity` searches).
   const summary = {
+    server: opts.server,
     largest_n_kept_real_time: largest('kept_real_time'),
     capacity_at_slo: largest('within_slo'),
     largest_n_tried: Math.max(...opts.clients),

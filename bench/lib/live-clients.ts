@@ -1,17 +1,20 @@
 /**
  * The live-client load the streams, capacity and continuous benches share:
- * the server process (testkit/server-process.ts), N WebSocket clients on
+ * the server process (testkit/server-process.ts: ours, or the sherpa-onnx-node
+ * peer of sherpa-server.ts), N WebSocket clients on
  * loopback each sending its own plan (live-audio.ts) in 20 ms frames at
  * real-time pace from one timer, with every frame's send time and every
  * message's receipt time on one clock (performance.now()); and the figures
  * every such run reports alike: server CPU, RSS, batching, model time,
  * dropped partials and event-loop lag (from /proc and /metrics), the drain
  * after `close`, the load generator's own lag, and the "kept real time"
- * verdict.
+ * verdict. Figures a server does not export are null.
  */
 import WebSocket from 'ws';
 import type { ServerMessage, TranscriptMessage } from '../../protocol/messages.js';
-import { cpuSeconds, promValue, rssMiB, startServerProcess, type ServerProcess } from '../../testkit/server-process.js';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../../testkit/paths.js';
+import { cpuSeconds, promValue, rssMiB, startServerProcess, startTsProcess, type ServerProcess } from '../../testkit/server-process.js';
 import type { Plan } from './live-audio.js';
 import { percentile, round } from './stats.js';
 
@@ -117,9 +120,14 @@ async function settle(pid: number): Promise<void> {
   }
 }
 
-/** Starts the server process (with `--model` when given), runs `body` against it, and stops it. */
-export async function withServer<T>(model: string, body: (server: ServerProcess) => Promise<T>): Promise<T> {
-  const server = await startServerProcess(model ? ['--model', model] : []);
+/** Which server the clients drive: ours (server/main.ts) or the sherpa-onnx-node peer (sherpa-server.ts). */
+export type ServerKind = 'ours' | 'sherpa';
+export const SERVER_KINDS: readonly ServerKind[] = ['ours', 'sherpa'];
+
+/** Starts the server process of `kind` (with `--model` when given), runs `body` against it, and stops it. */
+export async function withServer<T>(model: string, body: (server: ServerProcess) => Promise<T>, kind: ServerKind = 'ours'): Promise<T> {
+  const args = model ? ['--model', model] : [];
+  const server = kind === 'ours' ? await startServerProcess(args) : await startTsProcess(path.join(PROJECT_ROOT, 'bench/lib/sherpa-server.ts'), ['--port', '0', ...args]);
   try {
     return await body(server);
   } finally {
@@ -155,7 +163,10 @@ export async function runLoad(server: ServerProcess, plans: Plan[], endpointingM
   const cpuS = cpuSeconds(server.pid) - cpu0;
   const rssEndMiB = rssMiB(server.pid);
   const metrics1 = await metricsText(server.port);
-  const d = (name: string, labels = '') => promValue(metrics1, name, labels) - promValue(metrics0, name, labels);
+  // A figure the server does not export (the sherpa peer has only the audio counter) is null, not 0.
+  const has = (name: string) => new RegExp(`^${name}[ {]`, 'm').test(metrics1);
+  const d = (name: string, labels = '') => (has(name) ? promValue(metrics1, name, labels) - promValue(metrics0, name, labels) : NaN);
+  const at = (name: string) => (has(name) ? promValue(metrics1, name) : NaN);
 
   const drains = clients.map((c) => c.closedAtMs - c.closeSentAtMs);
   const notClosed = drains.filter((x) => !Number.isFinite(x)).length;
@@ -171,13 +182,13 @@ export async function runLoad(server: ServerProcess, plans: Plan[], endpointingM
     vad_mean_batch: round(d('lt_vad_batch_size_sum') / d('lt_vad_batch_size_count'), 2),
     engine_rtf: round((d('lt_model_call_seconds_sum', 'model="asr"') + d('lt_model_call_seconds_sum', 'model="vad"')) / audioS, 3),
     server_final_mean_ms: round((d('lt_final_latency_seconds_sum') / d('lt_final_latency_seconds_count')) * 1000),
-    partials_dropped: d('lt_partials_dropped_total'),
+    partials_dropped: round(d('lt_partials_dropped_total')),
     drain_p95_ms: round(drainP95Ms),
     streams_not_closed: notClosed,
     client_send_lag_p99_ms: round(percentile(sendLagMs, 99)),
     // prom-client resets its event-loop delay histogram at each scrape, so these cover this run alone.
-    server_event_loop_lag_p99_ms: round(promValue(metrics1, 'lt_process_nodejs_eventloop_lag_p99_seconds') * 1000),
-    server_event_loop_lag_max_ms: round(promValue(metrics1, 'lt_process_nodejs_eventloop_lag_max_seconds') * 1000),
+    server_event_loop_lag_p99_ms: round(at('lt_process_nodejs_eventloop_lag_p99_seconds') * 1000),
+    server_event_loop_lag_max_ms: round(at('lt_process_nodejs_eventloop_lag_max_seconds') * 1000),
   };
   return { clients, figures, drainP95Ms };
 }
