@@ -1,6 +1,6 @@
 /**
  * The demo model's held-out word error rate, the way models/demo-en-ctc/README.md
- * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work] [--model=DIR] [--lms=DIR]`.
+ * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work] [--model=DIR] [--lms=DIR] [--beams=16,32,64,128]`.
  * --model evaluates another export (a candidate from export.py), --lms other
  * language models (lm.arpa.gz and words.arpa.gz, candidates from lm.py); each
  * defaults to the shipped demo model's.
@@ -9,11 +9,13 @@
  * WAVs: held-out sentences in held-out voices, deterministic) and prints WER
  * for greedy decoding, beam search with the token LM, and beam search with
  * both LMs (the server's finals), over all of it, each half (the first is
- * where decoding settings were tuned) and each engine's voices.
+ * where decoding settings were tuned) and each engine's voices. --beams adds
+ * a row with both LMs per beam size: the accuracy side of choosing the
+ * default beam (its cost side: `BEAM_SIZE=N npm run bench -- capacity`).
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { CtcRecognizer, type RecognizerOptions } from '../engine/asr/recognizer.js';
+import { CtcRecognizer, DEFAULT_BEAM_DECODING, type RecognizerOptions } from '../engine/asr/recognizer.js';
 import { corpusWer } from '../eval/wer.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
 import { readHeldoutSet, transcribeAll } from '../eval/heldout-set.js';
@@ -45,6 +47,11 @@ const decodings: [string, RecognizerOptions][] = [
   ['beam + token LM', { ...model, lmPath: tokenLm }],
   ['beam + token and word LMs', { ...model, lmPath: tokenLm, wordLmPath: path.join(lmDir, 'words.arpa.gz') }],
 ];
+const bothLms = decodings[2][1];
+for (const beamSize of (option('beams') ?? '').split(',').filter(Boolean).map(Number)) {
+  if (!(Number.isInteger(beamSize) && beamSize > 0)) throw new Error(`--beams takes positive whole numbers (got ${option('beams')})`);
+  if (beamSize !== DEFAULT_BEAM_DECODING.beamSize) decodings.push([`both LMs, beam ${beamSize}`, { ...bothLms, beamSize }]);
+}
 
 console.log(`${items.length} held-out utterances from ${dir}; ${subsets.map(([name, sel]) => `${name} ${items.filter((_, i) => sel(i)).length}`).join(', ')}`);
 for (const [name, options] of decodings) {

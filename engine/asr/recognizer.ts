@@ -56,16 +56,17 @@ export interface RecognizerOptions {
 }
 
 /**
- * Tuned on the first half of the demo model's held-out set (models/demo-en-ctc/HISTORY.md):
- * 64 prefixes gain ~1.5 WER points over 16 (8 -> 16 gained ~1), 128 another
- * ~0.2 (256 nothing more); the word LM ~2 more. The LM weights follow the
- * acoustic model: each better model has trusted its token LM less (1 / 1, then
- * 0.7 / 0.9, 0.3 / 0.7, now 0.15 / 0.7), and leans on the lexicon more: a word
- * outside it now costs 14 (10 before; 16 scores the same) and each word earns
- * a bonus of 1 (1.5 before). With the search's pruning (ctc.ts) a final costs
- * ~45 ms of search.
+ * The beam size is chosen by accuracy and cost together (bench/README.md,
+ * "Beam size"): on the demo model's held-out set with both LMs, 32 prefixes
+ * give 15.6% WER against 15.2% at 64 and 14.8% at 128 (16: 19.3%), and
+ * under load 32 streams' final p95 is 955 ms at 32 prefixes against 6.9 s at
+ * 128 on this 2-core machine. The LM weights were tuned on the first half of
+ * that set (models/demo-en-ctc/HISTORY.md) and follow the acoustic model:
+ * each better model has trusted its token LM less (now 0.15 / 0.7) and leans
+ * on the lexicon more: a word outside it costs 14 and each word earns a
+ * bonus of 1. Another model may want other values for all of these.
  */
-export const DEFAULT_BEAM_DECODING = { beamSize: 128, ...DEFAULT_PRUNING, lmWeight: 0.15, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1, oovPenalty: 14 };
+export const DEFAULT_BEAM_DECODING = { beamSize: 32, ...DEFAULT_PRUNING, lmWeight: 0.15, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1, oovPenalty: 14 };
 
 /** What a recognizer thread is started with. */
 export interface RecognizerThreadInit {
