@@ -23,17 +23,23 @@ export interface TranscriberOptions {
   segmenter: Partial<SegmenterOptions>;
 }
 
+/** What an open segment's partials have done so far. */
+interface PartialState {
+  /** The segment's length when its last partial was asked for. */
+  requestedSamples: number;
+  /** The last partial's text sent (a partial with the same text is not sent again). */
+  sentText: string;
+  /** Which audio the next partial decodes, and the words decided so far. */
+  window: PartialWindow;
+}
 
 export class ChannelTranscriber {
   private readonly segmenter: Segmenter;
   private readonly vad: VadStream;
   private pending = new Float32Array(VAD_CHUNK_SAMPLES);
   private pendingSamples = 0;
-  private lastPartialSamples = new Map<number, number>();
-  private lastPartialText = new Map<number, string>();
-  private firstPartialSent = new Set<number>();
-  /** Per open segment: which audio its next partial decodes, and the words decided so far. */
-  private partialWindows = new Map<number, PartialWindow>();
+  /** Per open segment with partials; gone once its final is sent. */
+  private partialStates = new Map<number, PartialState>();
   /** Finals are emitted in segment order even if their decodes finish out of order. */
   private finalChain: Promise<void> = Promise.resolve();
   /** Segments end in id order: a partial for an id at or below this is stale. */
@@ -96,7 +102,6 @@ export class ChannelTranscriber {
       const seg = ev.segment;
       if (ev.type === 'started') {
         this.emit({ type: 'speech_started', channel: this.opts.channel, segmentId: seg.id, atMs: Math.round(seg.startSample / SAMPLES_PER_MS) });
-        this.lastPartialSamples.set(seg.id, 0);
         this.maybePartial(seg);
       } else if (ev.type === 'grew') {
         this.maybePartial(seg);
@@ -110,12 +115,12 @@ export class ChannelTranscriber {
 
   private maybePartial(seg: Segment): void {
     if (!this.opts.interimResults) return;
-    const last = this.lastPartialSamples.get(seg.id) ?? 0;
-    const growth = seg.numSamples - last;
+    let state = this.partialStates.get(seg.id);
+    if (!state) this.partialStates.set(seg.id, (state = { requestedSamples: 0, sentText: '', window: new PartialWindow() }));
+    const growth = seg.numSamples - state.requestedSamples;
     if (growth < this.opts.partialIntervalMs * SAMPLES_PER_MS) return;
-    this.lastPartialSamples.set(seg.id, seg.numSamples);
-    let window = this.partialWindows.get(seg.id);
-    if (!window) this.partialWindows.set(seg.id, (window = new PartialWindow()));
+    state.requestedSamples = seg.numSamples;
+    const { window } = state;
     const fromSample = Math.round(window.audioFromMs * SAMPLES_PER_MS);
     const audio = segmentAudio(seg, fromSample);
     this.scheduler.partial(this.partialKey(seg), audio, growth).then(
@@ -124,13 +129,9 @@ export class ChannelTranscriber {
         const toSample = fromSample + audio.length;
         const words = window.merge(result.words, fromSample / SAMPLES_PER_MS, toSample / SAMPLES_PER_MS);
         const transcript = assembleTranscript('partial', seg, { ...result, words }, this.opts.channel, toSample);
-        if (transcript.text === '' || transcript.text === this.lastPartialText.get(seg.id)) return;
-        this.lastPartialText.set(seg.id, transcript.text);
-        let firstLatencyMs: number | undefined;
-        if (!this.firstPartialSent.has(seg.id)) {
-          this.firstPartialSent.add(seg.id);
-          firstLatencyMs = performance.now() - seg.speechStartWallMs;
-        }
+        if (transcript.text === '' || transcript.text === state.sentText) return;
+        const firstLatencyMs = state.sentText === '' ? performance.now() - seg.speechStartWallMs : undefined;
+        state.sentText = transcript.text;
         this.emit({ type: 'partial', transcript, firstLatencyMs });
       },
       (error) => this.emit({ type: 'error', error }),
@@ -149,10 +150,7 @@ export class ChannelTranscriber {
         this.emit({ type: 'error', error });
         return;
       }
-      this.lastPartialSamples.delete(seg.id);
-      this.lastPartialText.delete(seg.id);
-      this.partialWindows.delete(seg.id);
-      this.firstPartialSent.delete(seg.id);
+      this.partialStates.delete(seg.id);
       this.labeler?.labelFinal(transcript);
       const latencyMs = reason === 'silence' && seg.lastSpeechWallMs > 0 ? performance.now() - seg.lastSpeechWallMs : undefined;
       this.emit({ type: 'final', transcript, latencyMs });

@@ -4,7 +4,9 @@
  * recognition scheduler batches all streams' partials and finals into shared
  * model calls (like sherpa-onnx's DecodeStreams); an optional diarization
  * driver steps the rolling diarization of every stream that asked for it.
- * Each model runs on its own worker thread (model-thread.ts).
+ * The models run on worker threads beside the event loop: the recognizer on
+ * recognizer threads (asr/recognizer.ts), VAD and diarization on model
+ * threads (model-thread.ts).
  */
 import { availableParallelism } from 'node:os';
 import { CtcRecognizer } from './asr/recognizer.js';

@@ -22,7 +22,6 @@ import { FRAME_SHIFT_MS } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { parseTokens } from './tokens.js';
 
-
 export type ExecutionProvider = 'cpu' | 'cuda';
 
 export interface RecognizerOptions {
