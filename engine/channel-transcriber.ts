@@ -123,7 +123,7 @@ export class ChannelTranscriber {
     const { window } = state;
     const fromSample = Math.round(window.audioFromMs * SAMPLES_PER_MS);
     const audio = segmentAudio(seg, fromSample);
-    this.scheduler.partial(this.partialKey(seg), audio, growth).then(
+    this.scheduler.partial(this.partialKey(seg), audio, growth, state.sentText === '').then(
       (result) => {
         if (!result || seg.id <= this.highestEndedId) return;
         const toSample = fromSample + audio.length;

@@ -38,6 +38,8 @@ export interface EngineConfig {
   scoreWindowNats: number;
   /** Most segments in one recognition call. */
   maxBatch: number;
+  /** Most audio in one recognition call, summed over its segments. */
+  maxBatchAudioMs: number;
   /** Audio between two partials of a segment. */
   partialIntervalMs: number;
   /** Longest segment before a forced cut. */
@@ -63,6 +65,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   tokenFloorNats: DEFAULT_BEAM_DECODING.tokenFloorNats,
   scoreWindowNats: DEFAULT_BEAM_DECODING.scoreWindowNats,
   maxBatch: DEFAULT_SCHEDULER_OPTIONS.maxBatch,
+  maxBatchAudioMs: DEFAULT_SCHEDULER_OPTIONS.maxBatchAudioMs,
   partialIntervalMs: 300,
   maxSegmentMs: 15_000,
 });

@@ -73,7 +73,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
   log(`model ${model.name} (${model.source}: ${model.modelPath}), VAD Silero v${vad.version} (${config.vadModel})`);
 
   const vadBatcher = new VadBatcher(vad, VAD_MAX_BATCH, hooks.vadStats);
-  const scheduler = new RecognitionScheduler(recognizer, { maxBatch: config.maxBatch }, hooks.schedulerStats);
+  const scheduler = new RecognitionScheduler(recognizer, { maxBatch: config.maxBatch, maxBatchAudioMs: config.maxBatchAudioMs }, hooks.schedulerStats);
   const diarization = config.diarizationModel
     ? new DiarizationDriver(
         await DiarizationEngine.create({ segmentationModelPath: config.diarizationModel, intraOpThreads: config.diarizationThreads }),

@@ -1,17 +1,22 @@
 /**
  * The recognition scheduler: one queue of jobs from every live stream, served
  * by batched model calls. Each call takes up to `maxBatch` jobs — finals first
- * (oldest first), then the partials whose audio grew most since they were
- * last decoded — so a final is never starved by partials and no stream's
- * partials starve another's. A stream has at most one pending partial
- * (newer audio replaces it); partials waiting longer than `maxPartialWaitMs`
- * are dropped under overload, finals never are. A failed model call is
+ * (oldest first), then a segment's first partials (what a user waits for when
+ * they start to speak), then the partials whose audio grew most since they
+ * were last decoded — so a final is never starved by partials and no stream's
+ * partials starve another's. A call also holds at most `maxBatchAudioMs` of
+ * audio (at least one job): on CPU a batch costs about the sum of its jobs, so
+ * a final that arrives while every thread decodes partials waits for a short
+ * call, not for sixteen 5 s partials (~400 ms). A stream has at most one
+ * pending partial (newer audio replaces it); partials waiting longer than
+ * `maxPartialWaitMs` are dropped under overload, finals never are. A failed model call is
  * retried job by job, so a bad input fails only its own stream's job. Up to
  * the recognizer's `parallelism` batches run at once (one per recognizer
  * thread), so a final never waits behind another batch's partials while a
  * thread is free.
  */
 import type { RecognitionResult } from './asr/batch-decoder.js';
+import { SAMPLES_PER_MS } from './audio/format.js';
 
 export interface BatchRecognizer {
   /** `partial[i]`: utterance i is a partial (the recognizer may decode it more cheaply). */
@@ -22,12 +27,14 @@ export interface BatchRecognizer {
 
 export interface SchedulerOptions {
   maxBatch: number;
+  /** Most audio in one call, summed over its jobs (a longer single job still goes alone). */
+  maxBatchAudioMs: number;
   /** After the first job arrives at an idle scheduler, wait this long to gather a batch. */
   gatherMs: number;
   maxPartialWaitMs: number;
 }
 
-export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { maxBatch: 16, gatherMs: 8, maxPartialWaitMs: 1_500 };
+export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { maxBatch: 16, maxBatchAudioMs: 8_000, gatherMs: 8, maxPartialWaitMs: 1_500 };
 
 export interface SchedulerStats {
   onBatch(size: number, seconds: number, finals: number, partials: number): void;
@@ -41,6 +48,8 @@ interface Job {
   audio: Float32Array;
   /** How many samples the audio grew since this key was last decoded (partial priority). */
   growthSamples: number;
+  /** A partial whose segment has shown no words yet: it goes before other partials. */
+  first: boolean;
   enqueuedAtMs: number;
   resolve: (r: RecognitionResult | null) => void;
   reject: (e: unknown) => void;
@@ -71,16 +80,16 @@ export class RecognitionScheduler {
     // A final supersedes the segment's pending partial.
     this.cancelPartial(key);
     return new Promise((resolve, reject) => {
-      this.finals.push({ kind: 'final', key, audio, growthSamples: audio.length, enqueuedAtMs: performance.now(), resolve: resolve as (r: RecognitionResult | null) => void, reject });
+      this.finals.push({ kind: 'final', key, audio, growthSamples: audio.length, first: false, enqueuedAtMs: performance.now(), resolve: resolve as (r: RecognitionResult | null) => void, reject });
       this.kick();
     });
   }
 
-  /** Decode an open segment; resolves null if superseded or dropped. */
-  partial(key: string, audio: Float32Array, growthSamples: number): Promise<RecognitionResult | null> {
+  /** Decode an open segment (`first`: none of its words shown yet); resolves null if superseded or dropped. */
+  partial(key: string, audio: Float32Array, growthSamples: number, first = false): Promise<RecognitionResult | null> {
     const prev = this.partials.get(key);
     return new Promise((resolve, reject) => {
-      const job: Job = { kind: 'partial', key, audio, growthSamples: growthSamples + (prev?.growthSamples ?? 0), enqueuedAtMs: prev?.enqueuedAtMs ?? performance.now(), resolve, reject };
+      const job: Job = { kind: 'partial', key, audio, growthSamples: growthSamples + (prev?.growthSamples ?? 0), first, enqueuedAtMs: prev?.enqueuedAtMs ?? performance.now(), resolve, reject };
       if (prev) prev.resolve(null);
       this.partials.set(key, job);
       this.kick();
@@ -121,13 +130,22 @@ export class RecognitionScheduler {
         this.stats?.onPartialDropped();
       }
     }
-    const batch = this.finals.splice(0, this.opts.maxBatch);
-    if (batch.length < this.opts.maxBatch) {
-      const partials = [...this.partials.values()].sort((a, b) => b.growthSamples - a.growthSamples);
-      for (const job of partials.slice(0, this.opts.maxBatch - batch.length)) {
-        this.partials.delete(job.key);
-        batch.push(job);
-      }
+    const batch: Job[] = [];
+    let samples = 0;
+    const fits = (job: Job) => batch.length === 0 || (batch.length < this.opts.maxBatch && samples + job.audio.length <= this.opts.maxBatchAudioMs * SAMPLES_PER_MS);
+    while (this.finals.length > 0 && fits(this.finals[0])) {
+      const job = this.finals.shift()!;
+      batch.push(job);
+      samples += job.audio.length;
+    }
+    // Finals left waiting: the next call takes them, not partials.
+    if (this.finals.length > 0) return batch;
+    const partials = [...this.partials.values()].sort((a, b) => Number(b.first) - Number(a.first) || b.growthSamples - a.growthSamples);
+    for (const job of partials) {
+      if (!fits(job)) break;
+      this.partials.delete(job.key);
+      batch.push(job);
+      samples += job.audio.length;
     }
     return batch;
   }

@@ -64,6 +64,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'tokenFloorNats', env: 'TOKEN_FLOOR_NATS', flag: 'token-floor-nats', help: 'beam search: a token less likely than e^-N on a frame extends no prefix (tuned per model, like the LM weights)' },
   { key: 'scoreWindowNats', env: 'SCORE_WINDOW_NATS', flag: 'score-window-nats', help: 'beam search: a prefix e^N times less likely than the best is dropped (tuned per model)' },
   { key: 'maxBatch', env: 'MAX_BATCH', flag: 'max-batch', help: 'most segments in one recognition call' },
+  { key: 'maxBatchAudioMs', env: 'MAX_BATCH_AUDIO_MS', flag: 'max-batch-audio-ms', help: 'most audio in one recognition call, summed over its segments (bounds how long a final waits for a busy thread)' },
   { key: 'partialIntervalMs', env: 'PARTIAL_INTERVAL_MS', flag: 'partial-interval-ms', help: 'audio between two partials of a segment' },
   { key: 'maxSegmentMs', env: 'MAX_SEGMENT_MS', flag: 'max-segment-ms', help: 'longest segment before a forced cut' },
   { key: 'maxMessageBytes', env: 'MAX_MESSAGE_BYTES', flag: 'max-message-bytes', help: 'largest WebSocket message accepted' },
