@@ -90,7 +90,10 @@ export class ChannelTranscriber {
     this.labeler?.close();
     this.vad.close();
     const open = this.segmenter.openSegment;
-    if (open) this.scheduler.cancelPartial(this.partialKey(open));
+    if (open) {
+      this.scheduler.cancelPartial(this.partialKey(open));
+      this.scheduler.cancelFinalAhead(this.partialKey(open));
+    }
   }
 
   private partialKey(seg: Segment): string {
@@ -104,7 +107,11 @@ export class ChannelTranscriber {
         this.emit({ type: 'speech_started', channel: this.opts.channel, segmentId: seg.id, atMs: Math.round(seg.startSample / SAMPLES_PER_MS) });
         this.maybePartial(seg);
       } else if (ev.type === 'grew') {
+        this.scheduler.cancelFinalAhead(this.partialKey(seg));
         this.maybePartial(seg);
+      } else if (ev.type === 'quiet') {
+        // Its final, if the segment ends now: the scheduler keeps it for `final` to take.
+        this.scheduler.finalAhead(this.partialKey(seg), segmentAudio(seg));
       } else {
         this.highestEndedId = seg.id;
         this.scheduler.cancelPartial(this.partialKey(seg));

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { DEFAULT_BEAM_DECODING, type ExecutionProvider } from './asr/recognizer.js';
 import { PROJECT_ROOT } from './project-root.js';
 import { DEFAULT_SCHEDULER_OPTIONS } from './scheduler.js';
+import { DEFAULT_SEGMENTER_OPTIONS } from './vad/segmenter.js';
 
 export interface EngineConfig {
   /** Model name from the registry, or a folder path; empty = a cached real model, else the demo model. */
@@ -44,6 +45,8 @@ export interface EngineConfig {
   partialIntervalMs: number;
   /** Longest segment before a forced cut. */
   maxSegmentMs: number;
+  /** How long before the endpoint a final may start decoding, once its audio is known (vad/segmenter.ts; 0: at the endpoint). */
+  finalAheadMs: number;
 }
 
 export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
@@ -67,5 +70,6 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   maxBatch: DEFAULT_SCHEDULER_OPTIONS.maxBatch,
   maxBatchAudioMs: DEFAULT_SCHEDULER_OPTIONS.maxBatchAudioMs,
   partialIntervalMs: 300,
-  maxSegmentMs: 15_000,
+  maxSegmentMs: DEFAULT_SEGMENTER_OPTIONS.maxSegmentMs,
+  finalAheadMs: DEFAULT_SEGMENTER_OPTIONS.finalAheadMs,
 });

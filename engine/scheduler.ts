@@ -13,7 +13,9 @@
  * retried job by job, so a bad input fails only its own stream's job. Up to
  * the recognizer's `parallelism` batches run at once (one per recognizer
  * thread), so a final never waits behind another batch's partials while a
- * thread is free.
+ * thread is free. A final can also be decoded ahead (`finalAhead`, when a
+ * segment's speech pauses just before its endpoint): `final` then takes that
+ * result if its audio is the same, so the user waits for the endpoint only.
  */
 import type { RecognitionResult } from './asr/batch-decoder.js';
 import { SAMPLES_PER_MS } from './audio/format.js';
@@ -39,6 +41,8 @@ export const DEFAULT_SCHEDULER_OPTIONS: SchedulerOptions = { maxBatch: 16, maxBa
 export interface SchedulerStats {
   onBatch(size: number, seconds: number, finals: number, partials: number): void;
   onPartialDropped(): void;
+  /** What became of a final decoded ahead: taken by its final, cancelled while queued, or decoded for nothing. */
+  onFinalAhead?(outcome: 'used' | 'cancelled' | 'wasted'): void;
 }
 
 interface Job {
@@ -50,6 +54,8 @@ interface Job {
   growthSamples: number;
   /** A partial whose segment has shown no words yet: it goes before other partials. */
   first: boolean;
+  /** A final decoded ahead of its segment's end: cancellable while queued. */
+  ahead: boolean;
   enqueuedAtMs: number;
   resolve: (r: RecognitionResult | null) => void;
   reject: (e: unknown) => void;
@@ -58,6 +64,8 @@ interface Job {
 export class RecognitionScheduler {
   private readonly opts: SchedulerOptions;
   private finals: Job[] = [];
+  /** Finals decoded ahead, by key, until `final` takes or `cancelFinalAhead` drops them. */
+  private aheads = new Map<string, { audio: Float32Array; result: Promise<RecognitionResult | null> }>();
   private partials = new Map<string, Job>();
   /** Batches being decoded now. */
   private running = 0;
@@ -75,12 +83,43 @@ export class RecognitionScheduler {
     return this.finals.length + this.partials.size;
   }
 
-  /** Decode a closed segment. Always answered. */
+  /** Decode a closed segment; a final decoded ahead of exactly this audio is taken instead. Always answered. */
   final(key: string, audio: Float32Array): Promise<RecognitionResult> {
+    this.cancelPartial(key);
+    const ahead = this.aheads.get(key);
+    if (ahead && sameSamples(ahead.audio, audio)) {
+      this.aheads.delete(key);
+      this.stats?.onFinalAhead?.('used');
+      // Only a cancelled one resolves null, and this one can no longer be cancelled.
+      return ahead.result as Promise<RecognitionResult>;
+    }
+    this.cancelFinalAhead(key);
+    return this.enqueueFinal(key, audio, false) as Promise<RecognitionResult>;
+  }
+
+  /**
+   * Decode, as a final, the audio a segment's final will have if it ends
+   * before it grows (its speech paused just before the endpoint), and keep
+   * the result for `final`. Replaces the key's previous one.
+   */
+  finalAhead(key: string, audio: Float32Array): void {
+    this.cancelFinalAhead(key);
+    this.aheads.set(key, { audio, result: this.enqueueFinal(key, audio, true) });
+  }
+
+  /** Forgets the key's final decoded ahead (its segment grew): dropped if still queued, else its decode was wasted. */
+  cancelFinalAhead(key: string): void {
+    if (!this.aheads.delete(key)) return;
+    const i = this.finals.findIndex((job) => job.ahead && job.key === key);
+    if (i >= 0) this.finals.splice(i, 1)[0].resolve(null);
+    this.stats?.onFinalAhead?.(i >= 0 ? 'cancelled' : 'wasted');
+  }
+
+  private enqueueFinal(key: string, audio: Float32Array, ahead: boolean): Promise<RecognitionResult | null> {
     // A final supersedes the segment's pending partial.
     this.cancelPartial(key);
     return new Promise((resolve, reject) => {
-      this.finals.push({ kind: 'final', key, audio, growthSamples: audio.length, first: false, enqueuedAtMs: performance.now(), resolve: resolve as (r: RecognitionResult | null) => void, reject });
+      this.finals.push({ kind: 'final', key, audio, growthSamples: audio.length, first: false, ahead, enqueuedAtMs: performance.now(), resolve, reject });
       this.kick();
     });
   }
@@ -89,7 +128,7 @@ export class RecognitionScheduler {
   partial(key: string, audio: Float32Array, growthSamples: number, first = false): Promise<RecognitionResult | null> {
     const prev = this.partials.get(key);
     return new Promise((resolve, reject) => {
-      const job: Job = { kind: 'partial', key, audio, growthSamples: growthSamples + (prev?.growthSamples ?? 0), first, enqueuedAtMs: prev?.enqueuedAtMs ?? performance.now(), resolve, reject };
+      const job: Job = { kind: 'partial', key, audio, growthSamples: growthSamples + (prev?.growthSamples ?? 0), first, ahead: false, enqueuedAtMs: prev?.enqueuedAtMs ?? performance.now(), resolve, reject };
       if (prev) prev.resolve(null);
       this.partials.set(key, job);
       this.kick();
@@ -181,4 +220,10 @@ export class RecognitionScheduler {
     this.stats?.onBatch(jobs.length, (performance.now() - t0) / 1000, finals, jobs.length - finals);
     jobs.forEach((job, i) => job.resolve(results[i]));
   }
+}
+
+function sameSamples(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -26,6 +26,12 @@ export class Metrics {
   });
   readonly finalLatency = new client.Histogram({ name: 'lt_final_latency_seconds', help: 'From the last speech audio received to its final sent', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
   readonly firstPartialLatency = new client.Histogram({ name: 'lt_first_partial_latency_seconds', help: 'From speech start detected to the first partial sent', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
+  readonly finalsAhead = new client.Counter({
+    name: 'lt_finals_ahead_total',
+    help: 'Finals decoded ahead of the endpoint, by outcome: used (taken by the final), cancelled (speech resumed before the decode started), wasted (speech resumed after it)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly partialsDropped = new client.Counter({ name: 'lt_partials_dropped_total', help: 'Partials dropped under overload', registers: [this.registry] });
   readonly errors = new client.Counter({ name: 'lt_errors_total', help: 'Errors sent to clients', labelNames: ['code'], registers: [this.registry] });
 
@@ -39,6 +45,7 @@ export class Metrics {
       this.modelCallSeconds.observe({ model: 'asr' }, seconds);
     },
     onPartialDropped: () => this.partialsDropped.inc(),
+    onFinalAhead: (outcome) => this.finalsAhead.inc({ outcome }),
   };
 
   readonly vadStats: VadStats = {

@@ -74,6 +74,35 @@ describe('RecognitionScheduler', () => {
     expect(short.text).not.toBe('');
   });
 
+  it('takes a final decoded ahead when the final comes with the same audio: one model call', async () => {
+    calls = [];
+    const outcomes: string[] = [];
+    const scheduler = new RecognitionScheduler(recording, {}, { onBatch() {}, onPartialDropped() {}, onFinalAhead: (o) => outcomes.push(o) });
+    const audio = speechOf(2000);
+    scheduler.finalAhead('s', audio);
+    await scheduler.drain();
+    const final = await scheduler.final('s', audio.slice());
+    expect(calls).toEqual([['final 2000']]);
+    expect(outcomes).toEqual(['used']);
+    expect(final.text).toBe((await recognizer.recognizeBatch([audio]))[0].text);
+  });
+
+  it('decodes the final again when the segment grew after its final was decoded ahead, and drops one still queued', async () => {
+    calls = [];
+    const outcomes: string[] = [];
+    const scheduler = new RecognitionScheduler(recording, {}, { onBatch() {}, onPartialDropped() {}, onFinalAhead: (o) => outcomes.push(o) });
+    // Decoded ahead, then the segment grew: the final decodes the longer audio.
+    scheduler.finalAhead('grew', speechOf(1000));
+    await scheduler.drain();
+    await scheduler.final('grew', speechOf(1500));
+    // Cancelled in the same tick it was queued: never decoded.
+    scheduler.finalAhead('resumed', speechOf(800));
+    scheduler.cancelFinalAhead('resumed');
+    await scheduler.drain();
+    expect(calls).toEqual([['final 1000'], ['final 1500']]);
+    expect(outcomes).toEqual(['wasted', 'cancelled']);
+  });
+
   it('batches jobs that fit together into one call', async () => {
     calls = [];
     const scheduler = new RecognitionScheduler(recording, { maxBatch: 3, maxBatchAudioMs: 8000 });

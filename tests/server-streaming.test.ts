@@ -30,8 +30,11 @@ describe('one live session', () => {
     client.send({ type: 'config', config: { interim_results: true } });
     await client.waitFor((m) => m.some((x) => x.type === 'ready'));
     const speechEndMs = 500 + (speech.length / 16000) * 1000;
+    const usedBefore = await finalsAhead(server, 'used');
     await client.streamPcm(concat(silence(500), speech, silence(1200)));
     await client.waitFor((m) => m.some((x) => x.type === 'final' && x.text !== ''));
+    // Its speech paused for good: the final was decoded ahead of the endpoint and taken.
+    expect((await finalsAhead(server, 'used')) - usedBefore).toBe(1);
 
     const ready = client.messages.find((m) => m.type === 'ready') as ReadyMessage;
     expect(ready.model).toBe(server.modelName);
@@ -160,11 +163,15 @@ describe('http routes', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    for (const name of ['lt_live_sessions', 'lt_audio_seconds_received_total', 'lt_vad_batch_size', 'lt_asr_batch_size', 'lt_model_call_seconds', 'lt_final_latency_seconds', 'lt_first_partial_latency_seconds', 'lt_partials_dropped_total', 'lt_errors_total']) {
+    for (const name of ['lt_live_sessions', 'lt_audio_seconds_received_total', 'lt_vad_batch_size', 'lt_asr_batch_size', 'lt_model_call_seconds', 'lt_final_latency_seconds', 'lt_first_partial_latency_seconds', 'lt_partials_dropped_total', 'lt_finals_ahead_total', 'lt_errors_total']) {
       expect(metrics).toContain(name);
     }
   });
 });
+
+async function finalsAhead(s: RunningServer, outcome: string): Promise<number> {
+  return (await s.metrics.finalsAhead.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+}
 
 async function batchSizeStats(s: RunningServer) {
   const vad = await s.metrics.vadBatchSize.get();

@@ -7,6 +7,12 @@
  * `keepUntilMs` say which words each side owns (by word midpoint).
  * The segment's audio includes `preRollMs` before the detected start (the
  * VAD reacts late) and up to `postRollMs` of the trailing silence.
+ *
+ * `finalAheadMs` before the endpoint (but not before the post-roll is in),
+ * a `quiet` event says the segment holds exactly the audio its final will
+ * have if no speech comes before the endpoint: its final can be decoded
+ * ahead, so a user waits the endpointing, not the endpointing plus the
+ * decode. Speech after `quiet` just grows the segment (`grew`), as before.
  */
 import { VAD_CHUNK_MS, VAD_CHUNK_SAMPLES } from './silero.js';
 import { SAMPLES_PER_MS } from '../audio/format.js';
@@ -20,6 +26,8 @@ export interface SegmenterOptions {
   overlapMs: number;
   preRollMs: number;
   postRollMs: number;
+  /** How long before the endpoint `quiet` may come (0: never). */
+  finalAheadMs: number;
 }
 
 export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
@@ -31,6 +39,7 @@ export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   overlapMs: 1_000,
   preRollMs: 256,
   postRollMs: 192,
+  finalAheadMs: 150,
 };
 
 export interface Segment {
@@ -51,6 +60,8 @@ export interface Segment {
 export type SegmentEvent =
   | { type: 'started'; segment: Segment }
   | { type: 'grew'; segment: Segment }
+  /** The segment's audio is what its final will hold if it ends by silence without more speech. */
+  | { type: 'quiet'; segment: Segment }
   | { type: 'ended'; segment: Segment; reason: 'silence' | 'max_length' | 'flush' };
 
 interface Chunk {
@@ -67,6 +78,7 @@ export class Segmenter {
   private speechRunMs = 0;
   private silenceRunMs = 0;
   private trailing: Chunk[] = []; // silence after the last speech chunk of the open segment
+  private trailingAppended = 0; // how many of `trailing` are in the open segment already (its post-roll, at `quiet`)
   private nextId = 0;
   private samplesSeen = 0;
 
@@ -103,8 +115,9 @@ export class Segmenter {
 
     const seg = this.open;
     if (speech) {
-      for (const c of this.trailing) this.append(seg, c);
+      for (const c of this.trailing.slice(this.trailingAppended)) this.append(seg, c);
       this.trailing = [];
+      this.trailingAppended = 0;
       this.append(seg, chunk);
       seg.lastSpeechWallMs = wallMs;
       this.silenceRunMs = 0;
@@ -112,15 +125,21 @@ export class Segmenter {
     } else {
       this.trailing.push(chunk);
       this.silenceRunMs += VAD_CHUNK_MS;
+      const post = Math.ceil(this.opts.postRollMs / VAD_CHUNK_MS);
       if (this.silenceRunMs >= this.opts.endpointingMs) {
-        const post = Math.ceil(this.opts.postRollMs / VAD_CHUNK_MS);
-        for (const c of this.trailing.slice(0, post)) this.append(seg, c);
+        this.appendPostRoll(seg, post);
         this.recent = this.trailing.slice(-Math.ceil(this.opts.preRollMs / VAD_CHUNK_MS));
         this.trailing = [];
+        this.trailingAppended = 0;
         this.open = null;
         this.speechRunMs = 0;
         events.push({ type: 'ended', segment: seg, reason: 'silence' });
         return events;
+      }
+      const quietAtMs = Math.max(this.opts.endpointingMs - this.opts.finalAheadMs, post * VAD_CHUNK_MS);
+      if (this.opts.finalAheadMs > 0 && this.trailingAppended === 0 && this.silenceRunMs >= quietAtMs) {
+        this.appendPostRoll(seg, post);
+        events.push({ type: 'quiet', segment: seg });
       }
     }
 
@@ -138,8 +157,9 @@ export class Segmenter {
         carried.unshift({ samples: seg.chunks[i], startSample: pos, speech: true, wallMs });
       }
       events.push({ type: 'ended', segment: seg, reason: 'max_length' });
-      const next = this.startSegment(carried.concat(this.trailing), wallMs, boundaryMs);
+      const next = this.startSegment(carried.concat(this.trailing.slice(this.trailingAppended)), wallMs, boundaryMs);
       this.trailing = [];
+      this.trailingAppended = 0;
       this.open = next;
       events.push({ type: 'started', segment: next });
     }
@@ -156,10 +176,11 @@ export class Segmenter {
       this.samplesSeen += tail.length;
       return [];
     }
-    for (const c of this.trailing) this.append(seg, c);
+    for (const c of this.trailing.slice(this.trailingAppended)) this.append(seg, c);
     if (tail.length > 0) this.append(seg, { samples: tail, startSample: this.samplesSeen, speech: true, wallMs: 0 });
     this.samplesSeen += tail.length;
     this.trailing = [];
+    this.trailingAppended = 0;
     this.open = null;
     this.recent = [];
     this.speechRunMs = 0;
@@ -179,6 +200,12 @@ export class Segmenter {
     };
     for (const c of chunks) this.append(seg, c);
     return seg;
+  }
+
+  /** Appends the first `post` chunks of the trailing silence (those not in yet). */
+  private appendPostRoll(seg: Segment, post: number): void {
+    for (const c of this.trailing.slice(this.trailingAppended, post)) this.append(seg, c);
+    this.trailingAppended = Math.max(this.trailingAppended, Math.min(post, this.trailing.length));
   }
 
   private append(seg: Segment, c: Chunk): void {

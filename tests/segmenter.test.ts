@@ -1,0 +1,82 @@
+/**
+ * Endpointing (engine/vad/segmenter.ts) on known probability sequences: each
+ * 32 ms chunk's samples hold its own index, so a segment's audio shows which
+ * chunks it holds, in which order, and none twice.
+ */
+import { describe, expect, it } from 'vitest';
+import { Segmenter, segmentAudio, VAD_CHUNK_SAMPLES, type SegmentEvent, type SegmenterOptions } from '../engine/vad/segmenter.js';
+
+const SPEECH = 0.9;
+const SILENCE = 0.1;
+
+/** Pushes one chunk per probability; returns every event with the index of the chunk that caused it. */
+function run(probabilities: number[], opts: Partial<SegmenterOptions>): Array<{ at: number; event: SegmentEvent; chunks: number[] }> {
+  const seg = new Segmenter(opts);
+  const out: Array<{ at: number; event: SegmentEvent; chunks: number[] }> = [];
+  probabilities.forEach((p, i) => {
+    for (const event of seg.push(new Float32Array(VAD_CHUNK_SAMPLES).fill(i), p, i)) out.push({ at: i, event, chunks: chunksOf(event) });
+  });
+  return out;
+}
+
+/** The chunk indices in the event's segment audio, as it is when the event comes. */
+function chunksOf(event: SegmentEvent): number[] {
+  const audio = segmentAudio(event.segment);
+  const chunks: number[] = [];
+  for (let i = 0; i < audio.length; i += VAD_CHUNK_SAMPLES) chunks.push(audio[i]);
+  return chunks;
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => from + k);
+
+// Chunks of 32 ms: speech confirmed after 3 (96 ms), post-roll 6 (192 ms), endpoint after 10 silent chunks (320 ms >= 300).
+const OPTS: Partial<SegmenterOptions> = { endpointingMs: 300, finalAheadMs: 150 };
+
+describe('Segmenter', () => {
+  it('says `quiet` once the post-roll is in, and the final holds exactly that audio', () => {
+    // 10 silent chunks, 20 speech chunks (10..29), then silence.
+    const probs = [...Array(10).fill(SILENCE), ...Array(20).fill(SPEECH), ...Array(15).fill(SILENCE)];
+    const events = run(probs, OPTS);
+    const quiet = events.filter((e) => e.event.type === 'quiet');
+    const ended = events.filter((e) => e.event.type === 'ended');
+    // Quiet at max(300 - 150, 192) ms of silence: the 6th silent chunk (index 35); the end at the 10th (index 39).
+    expect(quiet.map((e) => e.at)).toEqual([35]);
+    expect(ended.map((e) => e.at)).toEqual([39]);
+    // The pre-roll (the 9 chunks before the speech, kept while it was confirmed), the speech, the 6 post-roll chunks.
+    const expected = range(1, 36);
+    expect(quiet[0].chunks).toEqual(expected);
+    expect(ended[0].chunks).toEqual(expected);
+  });
+
+  it('after `quiet`, more speech grows the same segment with every chunk once, in order', () => {
+    // Speech 10..29, 7 silent chunks (quiet at the 6th), speech again 37..46, then silence to the end.
+    const probs = [...Array(10).fill(SILENCE), ...Array(20).fill(SPEECH), ...Array(7).fill(SILENCE), ...Array(10).fill(SPEECH), ...Array(15).fill(SILENCE)];
+    const events = run(probs, OPTS);
+    expect(events.filter((e) => e.event.type === 'quiet').map((e) => e.at)).toEqual([35, 52]);
+    const ended = events.filter((e) => e.event.type === 'ended');
+    expect(ended).toHaveLength(1);
+    expect(ended[0].chunks).toEqual(range(1, 53));
+  });
+
+  it('never says `quiet` with finalAheadMs 0, and ends the same segment', () => {
+    const probs = [...Array(10).fill(SILENCE), ...Array(20).fill(SPEECH), ...Array(15).fill(SILENCE)];
+    const events = run(probs, { ...OPTS, finalAheadMs: 0 });
+    expect(events.some((e) => e.event.type === 'quiet')).toBe(false);
+    expect(events.filter((e) => e.event.type === 'ended')[0].chunks).toEqual(range(1, 36));
+  });
+
+  it('a cut at the maximum length after `quiet` carries no chunk twice into the next segment', () => {
+    // maxSegmentMs 1000 ms: 32 chunks. Speech from 10, a pause long enough for quiet but not the endpoint, then speech.
+    const probs = [...Array(10).fill(SILENCE), ...Array(14).fill(SPEECH), ...Array(7).fill(SILENCE), ...Array(30).fill(SPEECH), ...Array(15).fill(SILENCE)];
+    const events = run(probs, { ...OPTS, maxSegmentMs: 1000, overlapMs: 320 });
+    const ended = events.filter((e) => e.event.type === 'ended');
+    expect(ended.length).toBeGreaterThan(1);
+    for (const e of ended) expect(new Set(e.chunks).size).toBe(e.chunks.length);
+    // Each segment after the first starts with the last 10 chunks (320 ms) of the one before it, then goes on in order.
+    for (let k = 1; k < ended.length; k++) {
+      const prev = ended[k - 1].chunks;
+      expect(ended[k].chunks.slice(0, 10)).toEqual(prev.slice(-10));
+      expect(ended[k].chunks).toEqual(range(ended[k].chunks[0], ended[k].chunks[0] + ended[k].chunks.length));
+    }
+  });
+});
