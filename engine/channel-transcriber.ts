@@ -13,7 +13,7 @@ import type { SpeakerLabeler } from './speaker-labeler.js';
 import { PartialWindow } from './partial-window.js';
 import { assembleTranscript } from './transcript.js';
 import { VAD_CHUNK_SAMPLES } from './vad/silero.js';
-import { Segmenter, segmentAudio, type Segment, type SegmentEvent, type SegmenterOptions } from './vad/segmenter.js';
+import { Segmenter, segmentAudio, type EndReason, type Segment, type SegmentEvent, type SegmenterOptions } from './vad/segmenter.js';
 import type { VadBatcher, VadStream } from './vad/vad-batcher.js';
 
 export interface TranscriberOptions {
@@ -145,7 +145,7 @@ export class ChannelTranscriber {
     );
   }
 
-  private requestFinal(seg: Segment, reason: 'silence' | 'max_length' | 'flush'): void {
+  private requestFinal(seg: Segment, reason: EndReason): void {
     const decoded = this.scheduler.final(this.partialKey(seg), segmentAudio(seg));
     // Release the segment's audio now: nothing else needs it once queued.
     seg.chunks = [];
@@ -162,7 +162,8 @@ export class ChannelTranscriber {
       const latencyMs = reason === 'silence' && seg.lastSpeechWallMs > 0 ? performance.now() - seg.lastSpeechWallMs : undefined;
       this.emit({ type: 'final', transcript, latencyMs });
       this.finalsSent++;
-      if (reason !== 'max_length') {
+      // A cut in a long segment is no end of an utterance: the speaker goes on.
+      if (reason !== 'max_length' && reason !== 'pause') {
         this.emit({ type: 'utterance_end', channel: this.opts.channel, segmentId: seg.id, atMs: transcript.endMs });
       }
     });

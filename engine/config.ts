@@ -45,6 +45,8 @@ export interface EngineConfig {
   partialIntervalMs: number;
   /** Longest segment before a forced cut. */
   maxSegmentMs: number;
+  /** A segment longer than this ends at its first short pause (vad/segmenter.ts; 0: only at the endpoint or the maximum). */
+  pauseCutAfterMs: number;
   /** How long before the endpoint a final may start decoding, once its audio is known (vad/segmenter.ts; 0: at the endpoint). */
   finalAheadMs: number;
 }
@@ -71,5 +73,6 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   maxBatchAudioMs: DEFAULT_SCHEDULER_OPTIONS.maxBatchAudioMs,
   partialIntervalMs: 300,
   maxSegmentMs: DEFAULT_SEGMENTER_OPTIONS.maxSegmentMs,
+  pauseCutAfterMs: DEFAULT_SEGMENTER_OPTIONS.pauseCutAfterMs,
   finalAheadMs: DEFAULT_SEGMENTER_OPTIONS.finalAheadMs,
 });

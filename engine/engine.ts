@@ -83,7 +83,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
       )
     : undefined;
   if (diarization) log(`diarization: pyannote segmentation (${config.diarizationModel})`);
-  const deps = { vadBatcher, scheduler, diarization, partialIntervalMs: config.partialIntervalMs, maxSegmentMs: config.maxSegmentMs, finalAheadMs: config.finalAheadMs };
+  const deps = { vadBatcher, scheduler, diarization, partialIntervalMs: config.partialIntervalMs, maxSegmentMs: config.maxSegmentMs, pauseCutAfterMs: config.pauseCutAfterMs, finalAheadMs: config.finalAheadMs };
 
   return {
     modelName: recognizer.name,

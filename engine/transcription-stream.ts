@@ -41,6 +41,7 @@ export interface StreamDeps {
   diarization?: DiarizationDriver;
   partialIntervalMs: number;
   maxSegmentMs: number;
+  pauseCutAfterMs: number;
   finalAheadMs: number;
 }
 
@@ -70,7 +71,7 @@ export class TranscriptionStream {
       const key = `${randomUUID()}/${ch}`;
       const labeler = options.diarize && deps.diarization ? new SpeakerLabeler(deps.diarization.engine, key, ch, listener) : undefined;
       if (labeler) stream.labelers.push(labeler);
-      const segmenter = { endpointingMs: options.endpointingMs, maxSegmentMs: deps.maxSegmentMs, finalAheadMs: deps.finalAheadMs };
+      const segmenter = { endpointingMs: options.endpointingMs, maxSegmentMs: deps.maxSegmentMs, pauseCutAfterMs: deps.pauseCutAfterMs, finalAheadMs: deps.finalAheadMs };
       const opts = { channel: ch, interimResults: options.interimResults, partialIntervalMs: deps.partialIntervalMs, segmenter };
       stream.channels.push(new ChannelTranscriber(key, opts, deps.vadBatcher, deps.scheduler, listener, labeler));
     }

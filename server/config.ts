@@ -67,6 +67,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxBatchAudioMs', env: 'MAX_BATCH_AUDIO_MS', flag: 'max-batch-audio-ms', help: 'most audio in one recognition call, summed over its segments (bounds how long a final waits for a busy thread)' },
   { key: 'partialIntervalMs', env: 'PARTIAL_INTERVAL_MS', flag: 'partial-interval-ms', help: 'audio between two partials of a segment' },
   { key: 'maxSegmentMs', env: 'MAX_SEGMENT_MS', flag: 'max-segment-ms', help: 'longest segment before a forced cut' },
+  { key: 'pauseCutAfterMs', env: 'PAUSE_CUT_AFTER_MS', flag: 'pause-cut-after-ms', help: 'a segment longer than this ends at its first short pause, without ending the utterance (0: only at the endpoint or the maximum length)' },
   { key: 'finalAheadMs', env: 'FINAL_AHEAD_MS', flag: 'final-ahead-ms', help: "how long before the endpoint a final may start decoding, once the speech has paused and its audio is known (0: at the endpoint); a pause that turns out not to be the end wastes that decode" },
   { key: 'maxMessageBytes', env: 'MAX_MESSAGE_BYTES', flag: 'max-message-bytes', help: 'largest WebSocket message accepted' },
   { key: 'maxSessionMs', env: 'MAX_SESSION_MS', flag: 'max-session-ms', help: 'longest session (wall clock)' },

@@ -79,4 +79,21 @@ describe('Segmenter', () => {
       expect(ended[k].chunks).toEqual(range(ended[k].chunks[0], ended[k].chunks[0] + ended[k].chunks.length));
     }
   });
+
+  it('ends a segment longer than pauseCutAfterMs at its first pause of pauseCutMs, as a pause, and goes on with the next', () => {
+    // Speech 10..49 with a 1-chunk dip at 20 (too short) and 2-chunk pauses at 30..31 (segment too short yet) and 45..46.
+    const probs = Array<number>(70).fill(SILENCE).map((_, i) => (i >= 10 && i < 60 && i !== 20 && i !== 30 && i !== 31 && i !== 45 && i !== 46 ? SPEECH : SILENCE));
+    const events = run(probs, { ...OPTS, pauseCutAfterMs: 1000, pauseCutMs: 64 });
+    const ended = events.filter((e) => e.event.type === 'ended');
+    // The segment started at chunk 12 holding chunks 1.. : 32 chunks (1024 ms) by chunk 32, so the pause at 30..31 is too early; 45..46 cuts.
+    expect(ended.map((e) => [e.at, e.event.type === 'ended' && e.event.reason])).toEqual([
+      [46, 'pause'],
+      [69, 'silence'],
+    ]);
+    expect(ended[0].chunks).toEqual(range(1, 47));
+    // The next segment starts with the pause (its pre-roll) and holds the rest of the speech once.
+    expect(ended[1].chunks[0]).toBe(45);
+    expect(ended[1].chunks).toEqual(range(45, ended[1].chunks.at(-1)! + 1));
+    expect(ended[1].chunks).toContain(59);
+  });
 });

@@ -4,7 +4,12 @@
  * speech (hysteresis thresholds), ends after `endpointingMs` of silence, and a
  * segment longer than `maxSegmentMs` is cut, the next one starting
  * `overlapMs` earlier so no word is lost at the cut; `keepFromMs` /
- * `keepUntilMs` say which words each side owns (by word midpoint).
+ * `keepUntilMs` say which words each side owns (by word midpoint). Before
+ * that, a segment longer than `pauseCutAfterMs` ends at its first pause of
+ * `pauseCutMs` (reason `pause`): speech that never pauses long enough to end
+ * (a lecture, a busy meeting) gets finals every few seconds, cut between
+ * words, instead of one 15 s final (decoded in one go, behind the audio by
+ * its length) cut wherever the maximum falls.
  * The segment's audio includes `preRollMs` before the detected start (the
  * VAD reacts late) and up to `postRollMs` of the trailing silence.
  *
@@ -23,6 +28,9 @@ export interface SegmenterOptions {
   speechStartMs: number;
   endpointingMs: number;
   maxSegmentMs: number;
+  /** A segment longer than this ends at a pause of `pauseCutMs` (0: never). */
+  pauseCutAfterMs: number;
+  pauseCutMs: number;
   overlapMs: number;
   preRollMs: number;
   postRollMs: number;
@@ -36,6 +44,8 @@ export const DEFAULT_SEGMENTER_OPTIONS: SegmenterOptions = {
   speechStartMs: 96,
   endpointingMs: 500,
   maxSegmentMs: 15_000,
+  pauseCutAfterMs: 8_000,
+  pauseCutMs: 64,
   overlapMs: 1_000,
   preRollMs: 256,
   postRollMs: 192,
@@ -57,12 +67,15 @@ export interface Segment {
   lastSpeechWallMs: number;
 }
 
+/** Why a segment ended: the endpoint, a pause in a long segment, the maximum length, or the stream's end. */
+export type EndReason = 'silence' | 'pause' | 'max_length' | 'flush';
+
 export type SegmentEvent =
   | { type: 'started'; segment: Segment }
   | { type: 'grew'; segment: Segment }
   /** The segment's audio is what its final will hold if it ends by silence without more speech. */
   | { type: 'quiet'; segment: Segment }
-  | { type: 'ended'; segment: Segment; reason: 'silence' | 'max_length' | 'flush' };
+  | { type: 'ended'; segment: Segment; reason: EndReason };
 
 interface Chunk {
   samples: Float32Array;
@@ -126,14 +139,16 @@ export class Segmenter {
       this.trailing.push(chunk);
       this.silenceRunMs += VAD_CHUNK_MS;
       const post = Math.ceil(this.opts.postRollMs / VAD_CHUNK_MS);
-      if (this.silenceRunMs >= this.opts.endpointingMs) {
+      const endpoint = this.silenceRunMs >= this.opts.endpointingMs;
+      const pauseCut = this.opts.pauseCutAfterMs > 0 && this.silenceRunMs >= this.opts.pauseCutMs && seg.numSamples / SAMPLES_PER_MS >= this.opts.pauseCutAfterMs;
+      if (endpoint || pauseCut) {
         this.appendPostRoll(seg, post);
         this.recent = this.trailing.slice(-Math.ceil(this.opts.preRollMs / VAD_CHUNK_MS));
         this.trailing = [];
         this.trailingAppended = 0;
         this.open = null;
         this.speechRunMs = 0;
-        events.push({ type: 'ended', segment: seg, reason: 'silence' });
+        events.push({ type: 'ended', segment: seg, reason: endpoint ? 'silence' : 'pause' });
         return events;
       }
       const quietAtMs = Math.max(this.opts.endpointingMs - this.opts.finalAheadMs, post * VAD_CHUNK_MS);
