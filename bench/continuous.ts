@@ -6,8 +6,8 @@
  *
  * Each client sends synthetic sentences (espeak-ng, known text) with their
  * padding trimmed, separated by 100-200 ms of silence: shorter than the
- * endpointing, so the server's segments run to its maximum segment length
- * and are cut there rather than ended by a pause.
+ * endpointing, so no segment ends at an endpoint; the server cuts long ones
+ * at a short pause, or at its maximum segment length.
  *
  * For every partial and final: how far behind the audio it arrives, its
  * receipt time minus the send time of the frame holding its `end_ms` (the
