@@ -9,11 +9,11 @@
  * a final that arrives while every thread decodes partials waits for a short
  * call, not for sixteen 5 s partials (~400 ms). A stream has at most one
  * pending partial (newer audio replaces it); partials waiting longer than
- * `maxPartialWaitMs` are dropped under overload, finals never are. A failed model call is
- * retried job by job, so a bad input fails only its own stream's job. Up to
- * the recognizer's `parallelism` batches run at once (one per recognizer
- * thread), so a final never waits behind another batch's partials while a
- * thread is free. A final can also be decoded ahead (`finalAhead`, when a
+ * `maxPartialWaitMs` are dropped under overload, finals never are. A failed
+ * model call is retried job by job, so a bad input fails only its own
+ * stream's job. Up to the recognizer's `parallelism` batches run at once (one
+ * per recognizer thread), so a final never waits behind another batch's
+ * partials while a thread is free. A final can also be decoded ahead (`finalAhead`, when a
  * segment's speech pauses just before its endpoint): `final` then takes that
  * result if its audio is the same, so the user waits for the endpoint only.
  */
@@ -104,7 +104,10 @@ export class RecognitionScheduler {
    */
   finalAhead(key: string, audio: Float32Array): void {
     this.cancelFinalAhead(key);
-    this.aheads.set(key, { audio, result: this.enqueueFinal(key, audio, true) });
+    const result = this.enqueueFinal(key, audio, true);
+    // A failure reaches the final that takes this result; one that is never taken must not go unhandled.
+    result.catch(() => {});
+    this.aheads.set(key, { audio, result });
   }
 
   /** Forgets the key's final decoded ahead (its segment grew): dropped if still queued, else its decode was wasted. */
