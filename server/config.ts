@@ -22,6 +22,8 @@ export interface ServerConfig extends EngineConfig {
   /** HMAC-SHA256 key for tokens, at least 32 bytes; empty = random per process. */
   tokenSecret: string;
   tokenMaxTtlS: number;
+  /** Bearer token that reads /metrics; empty = open with auth off, closed with auth on (auth.ts metricsGuard). */
+  metricsToken: string;
   /** Comma-separated browser origins allowed to open sessions; empty = any. */
   allowedOrigins: string;
   /** 0 = no limit. */
@@ -76,6 +78,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', help: 'folder for API keys and encrypted transcripts (created when first needed)' },
   { key: 'tokenSecret', env: 'TOKEN_SECRET', flag: 'token-secret', help: 'secret (32+ bytes) that signs tokens; prefer the env var (empty: random per process)' },
   { key: 'tokenMaxTtlS', env: 'TOKEN_MAX_TTL_S', flag: 'token-max-ttl-s', help: 'longest lifetime of a minted token, seconds' },
+  { key: 'metricsToken', env: 'METRICS_TOKEN', flag: 'metrics-token', help: 'bearer token that /metrics requires; prefer the env var (empty: /metrics is open with auth off, refused with auth on)' },
   { key: 'allowedOrigins', env: 'ALLOWED_ORIGINS', flag: 'allowed-origins', help: 'comma-separated browser origins allowed to connect (empty: any)' },
   { key: 'maxSessions', env: 'MAX_SESSIONS', flag: 'max-sessions', help: 'most live sessions in total (0 = no limit)' },
   { key: 'maxSessionsPerOwner', env: 'MAX_SESSIONS_PER_OWNER', flag: 'max-sessions-per-owner', help: 'most live sessions per owner (0 = no limit)' },
@@ -99,6 +102,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: './data',
   tokenSecret: '',
   tokenMaxTtlS: 3600,
+  metricsToken: '',
   allowedOrigins: '',
   maxSessions: 1000,
   maxSessionsPerOwner: 0,
@@ -138,7 +142,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, base: Partial
 
 /** The configuration as it may be printed: secrets masked. */
 export function printableConfig(cfg: ServerConfig): ServerConfig {
-  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)' };
+  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)', metricsToken: cfg.metricsToken === '' ? '' : '(set)' };
 }
 
 export function usage(): string {

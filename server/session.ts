@@ -103,13 +103,21 @@ export class Session {
     }
   }
 
-  /** Finals for everything received and the last speaker labels, then `closed`, then the socket closes. */
-  async close(reason: string, code = 1000): Promise<void> {
+  /**
+   * Finals for everything received and the last speaker labels, then `error`
+   * when the server ends the session for a reason the client must act on
+   * (its credential was revoked), then `closed`, then the socket closes.
+   */
+  async close(reason: string, code = 1000, error?: SessionError): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     const started = this.state !== 'new';
     this.state = 'closing';
     if (started) this.enqueue(() => this.counted(() => this.stream?.finish()));
     await this.chain;
+    if (error && !this.isClosed) {
+      this.deps.metrics.errors.inc({ code: error.code });
+      this.send({ type: 'error', code: error.code, message: error.message, fatal: error.fatal });
+    }
     this.end(reason, code);
   }
 

@@ -4,8 +4,11 @@
  * the session caps before any audio is read; `open` starts a Session (or
  * resumes a dropped one, resume.ts); `message` decodes client frames into
  * it; `close` lets it go or holds it for its client to resume. Outgoing
- * messages pass the slow-consumer guard (backpressure.ts). `drain()` refuses
- * new sessions and finishes the live ones, for a graceful shutdown.
+ * messages pass the slow-consumer guard (backpressure.ts). Every
+ * KEY_CHECK_INTERVAL_MS, sessions whose API key (or the key their token was
+ * minted with) was revoked or expired are closed with `unauthorized`, after
+ * their finals. `drain()` refuses new sessions and finishes the live ones,
+ * for a graceful shutdown.
  */
 import uWS from 'uWebSockets.js';
 import type { Engine } from '../../engine/index.js';
@@ -20,10 +23,12 @@ import type { ServerConfig } from '../config.js';
 import { LimitMetrics, OriginAllowList, SessionCaps } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import { ResumeError, ResumeRegistry, type ResumableStream } from '../resume.js';
-import { Session, type SessionDeps, type SessionIo } from '../session.js';
+import { Session, SessionError, type SessionDeps, type SessionIo } from '../session.js';
 
 /** The close message uWebSockets.js gives when it drops a client for a frame over maxPayloadLength. */
 const UWS_TOO_BIG = 'Received too big message';
+/** How often live sessions' keys are checked: a revoked key's sessions end within this (plus their finals). */
+export const KEY_CHECK_INTERVAL_MS = 1000;
 
 interface SocketData {
   config: SessionConfig;
@@ -34,6 +39,8 @@ interface SocketData {
   /** The close handler ran: the socket must not be touched any more. */
   gone: boolean;
   owner: string;
+  /** The API key that lets the session go on (auth.ts AuthResult). */
+  keyId: string | null;
   guard: SendGuard;
   /** The session's outgoing side and this socket's place in it (resume.ts). */
   stream: ResumableStream | null;
@@ -57,9 +64,15 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     maxAudioRate: cfg.maxAudioRate,
     audioBurstMs: cfg.audioBurstMs,
   };
-  const sessions = new Set<Session>();
-  // A session leaves `sessions` when it is let go: at once, or after its grace period when dropped.
+  // Each session with the key it goes on under; it leaves when it is let go: at once, or after its grace period when dropped.
+  const sessions = new Map<Session, string | null>();
   const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => sessions.delete(s));
+  const keyCheck = setInterval(() => {
+    for (const [session, keyId] of sessions) {
+      if (keyId === null || auth.keyIsValid(keyId)) continue;
+      void session.close('unauthorized', 1008, new SessionError('unauthorized', `the API key ${keyId} this session was opened with was revoked or has expired`, true));
+    }
+  }, KEY_CHECK_INTERVAL_MS).unref();
   let draining = false;
   const origins = new OriginAllowList(cfg.allowedOrigins);
   const caps = new SessionCaps(cfg.maxSessions, cfg.maxSessionsPerOwner);
@@ -123,7 +136,7 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', full);
       }
       // open() runs inside upgrade(), so the caps cannot be overrun between the check and the count.
-      const data: SocketData = { config, format, session: null, closed: false, gone: false, owner: who.owner, guard: new SendGuard(backpressure), stream: null, io: null, resumeFrom };
+      const data: SocketData = { config, format, session: null, closed: false, gone: false, owner: who.owner, keyId: who.keyId, guard: new SendGuard(backpressure), stream: null, io: null, resumeFrom };
       res.upgrade<SocketData>(data, key, protocol, extensions, context);
     },
     open: (ws) => {
@@ -144,6 +157,8 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         try {
           data.stream = resume.resume(data.config.resume_token, data.resumeFrom, data.owner, io);
           data.session = data.stream.session;
+          // It goes on under the credential it was resumed with.
+          sessions.set(data.session, data.keyId);
         } catch (err) {
           if (!(err instanceof ResumeError)) throw err;
           metrics.errors.inc({ code: 'bad_config' });
@@ -155,7 +170,7 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       metrics.sessionsTotal.inc();
       data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out));
       data.session = data.stream.session;
-      sessions.add(data.session);
+      sessions.set(data.session, data.keyId);
     },
     message: (ws, message, isBinary) => {
       const data = ws.getUserData();
@@ -199,9 +214,10 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     },
     async drain() {
       draining = true;
+      clearInterval(keyCheck);
       resume.clear();
       const grace = new Promise<void>((r) => setTimeout(r, cfg.shutdownGraceMs).unref());
-      await Promise.race([Promise.all([...sessions].map((s) => s.close('server_shutdown', 1001))), grace]);
+      await Promise.race([Promise.all([...sessions.keys()].map((s) => s.close('server_shutdown', 1001))), grace]);
     },
   };
 }
