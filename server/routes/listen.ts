@@ -3,12 +3,13 @@
  * passes the origin allow-list, authentication, the config in its query and
  * the session caps before any audio is read; `open` starts a Session (or
  * resumes a dropped one, resume.ts); `message` decodes client frames into
- * it; `close` lets it go or holds it for its client to resume. Outgoing
- * messages pass the slow-consumer guard (backpressure.ts). Every
- * KEY_CHECK_INTERVAL_MS, sessions whose API key (or the key their token was
- * minted with) was revoked or expired are closed with `unauthorized`, after
- * their finals. `drain()` refuses new sessions and finishes the live ones,
- * for a graceful shutdown.
+ * it; `close` lets it go or holds it for its client to resume. A session
+ * counts against the caps from its start until it is let go, dropped and
+ * held included. Outgoing messages pass the slow-consumer guard
+ * (backpressure.ts). Every KEY_CHECK_INTERVAL_MS, sessions whose API key
+ * (or the key their token was minted with) was revoked or expired are
+ * closed with `unauthorized`, after their finals. `drain()` refuses new
+ * sessions and finishes the live ones, for a graceful shutdown.
  */
 import uWS from 'uWebSockets.js';
 import type { Engine } from '../../engine/index.js';
@@ -20,7 +21,7 @@ import { DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../../protocol/ses
 import { bearerCredential, type Authenticator } from '../auth.js';
 import { SendGuard } from '../backpressure.js';
 import type { ServerConfig } from '../config.js';
-import { LimitMetrics, OriginAllowList, SessionCaps } from '../limits.js';
+import { LimitMetrics, OriginAllowList, ownerSessionCap, SessionCaps } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import { ResumeError, ResumeRegistry, type ResumableStream } from '../resume.js';
 import { Session, SessionError, type SessionDeps, type SessionIo } from '../session.js';
@@ -29,6 +30,12 @@ import { Session, SessionError, type SessionDeps, type SessionIo } from '../sess
 const UWS_TOO_BIG = 'Received too big message';
 /** How often live sessions' keys are checked: a revoked key's sessions end within this (plus their finals). */
 export const KEY_CHECK_INTERVAL_MS = 1000;
+
+/** Whose a session is: the owner it counts against, and the API key that lets it go on (auth.ts AuthResult). */
+interface SessionOwner {
+  owner: string;
+  keyId: string | null;
+}
 
 interface SocketData {
   config: SessionConfig;
@@ -64,19 +71,24 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     maxAudioRate: cfg.maxAudioRate,
     audioBurstMs: cfg.audioBurstMs,
   };
-  // Each session with the key it goes on under; it leaves when it is let go: at once, or after its grace period when dropped.
-  const sessions = new Map<Session, string | null>();
-  const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => sessions.delete(s));
-  const keyCheck = setInterval(() => {
-    for (const [session, keyId] of sessions) {
-      if (keyId === null || auth.keyIsValid(keyId)) continue;
-      void session.close('unauthorized', 1008, new SessionError('unauthorized', `the API key ${keyId} this session was opened with was revoked or has expired`, true));
-    }
-  }, KEY_CHECK_INTERVAL_MS).unref();
+  const caps = new SessionCaps(cfg.maxSessions, ownerSessionCap(cfg.maxSessions, cfg.maxSessionsPerOwner, auth.enabled), cfg.maxAudioRate > 0 ? cfg.audioBurstMs : null);
+  const sessions = new Map<Session, SessionOwner>();
+  // A session leaves `sessions` and the caps when it is let go: at once, or after its grace period when dropped.
+  const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => {
+    const who = sessions.get(s);
+    if (!who) return;
+    sessions.delete(s);
+    caps.remove(who.owner);
+  });
   let draining = false;
   const origins = new OriginAllowList(cfg.allowedOrigins);
-  const caps = new SessionCaps(cfg.maxSessions, cfg.maxSessionsPerOwner);
-  const limitMetrics = new LimitMetrics(metrics.registry);
+  const limitMetrics = new LimitMetrics(metrics.registry, () => resume.droppedCount);
+  const keyCheck = setInterval(() => {
+    for (const [session, who] of sessions) {
+      if (who.keyId === null || auth.keyIsValid(who.keyId)) continue;
+      void session.close('unauthorized', 1008, new SessionError('unauthorized', `the API key ${who.keyId} this session was opened with was revoked or has expired`, true));
+    }
+  }, KEY_CHECK_INTERVAL_MS).unref();
   const backpressure = { softLimitBytes: cfg.sendSoftLimitBytes, hardLimitBytes: cfg.sendHardLimitBytes, slowConsumerMs: cfg.slowConsumerMs };
 
   /** Sends unless the client lags (backpressure.ts): its partials are then skipped, and a client stuck too long is cut off. */
@@ -130,7 +142,8 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       } catch (err) {
         return refuseUpgrade(res, '400 Bad Request', 'bad_config', err instanceof Error ? err.message : String(err));
       }
-      const full = caps.refusal(who.owner);
+      // A resumed session is already counted: it was never let go.
+      const full = config.resume_token === '' ? caps.refusal(who.owner, performance.now()) : null;
       if (full) {
         limitMetrics.refused.inc({ reason: 'overloaded' });
         return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', full);
@@ -141,7 +154,6 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     },
     open: (ws) => {
       const data = ws.getUserData();
-      caps.add(data.owner);
       metrics.liveSessions.inc();
       const io: SessionIo = {
         send: (msg: ServerMessage) => deliver(ws, msg),
@@ -158,7 +170,7 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
           data.stream = resume.resume(data.config.resume_token, data.resumeFrom, data.owner, io);
           data.session = data.stream.session;
           // It goes on under the credential it was resumed with.
-          sessions.set(data.session, data.keyId);
+          sessions.set(data.session, { owner: data.owner, keyId: data.keyId });
         } catch (err) {
           if (!(err instanceof ResumeError)) throw err;
           metrics.errors.inc({ code: 'bad_config' });
@@ -168,9 +180,10 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         return;
       }
       metrics.sessionsTotal.inc();
-      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out));
+      const ownerBudget = caps.add(data.owner, performance.now());
+      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out, ownerBudget));
       data.session = data.stream.session;
-      sessions.set(data.session, data.keyId);
+      sessions.set(data.session, { owner: data.owner, keyId: data.keyId });
     },
     message: (ws, message, isBinary) => {
       const data = ws.getUserData();
@@ -198,7 +211,6 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       const cutOff = data.closed;
       data.closed = true;
       data.gone = true;
-      caps.remove(data.owner);
       metrics.liveSessions.dec();
       // uWS drops a client whose frame exceeds maxPayloadLength itself (1006, no
       // chance to send an error): count it here so it shows in the metrics.
