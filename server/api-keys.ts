@@ -1,8 +1,8 @@
 /**
  * The API-key file: `api-keys.json` in the data folder, written only by the
  * `npm run keys` CLI (keys-cli.ts) and read by the server. It holds, per key,
- * the owner it acts for and the SHA-256 of the key; the key itself is printed
- * once at creation and stored nowhere. Keys are 256 random bits, so a plain
+ * its id, the owner it acts for, the SHA-256 of the key and when it expires
+ * (if ever); the key itself is printed once at creation and stored nowhere. Keys are 256 random bits, so a plain
  * SHA-256 is enough (a slow password hash protects guessable secrets only).
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,6 +19,8 @@ export interface ApiKeyRecord {
   owner: string;
   sha256: string;
   created_at: string;
+  /** ISO time after which the key (and every token minted with it) is refused; absent: never */
+  expires_at?: string;
 }
 
 interface KeysFile {
@@ -45,7 +47,8 @@ export function readKeys(file: string): ApiKeyRecord[] {
   const parsed = JSON.parse(text) as Partial<KeysFile>;
   if (!Array.isArray(parsed.keys)) throw new Error(`${file}: expected {"keys": [...]}`);
   for (const k of parsed.keys) {
-    if (typeof k.owner !== 'string' || !OWNER_PATTERN.test(k.owner) || typeof k.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(k.sha256)) {
+    const badExpiry = k.expires_at !== undefined && (typeof k.expires_at !== 'string' || Number.isNaN(Date.parse(k.expires_at)));
+    if (typeof k.id !== 'string' || typeof k.owner !== 'string' || !OWNER_PATTERN.test(k.owner) || typeof k.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(k.sha256) || badExpiry) {
       throw new Error(`${file}: malformed key record ${JSON.stringify(k).slice(0, 200)}`);
     }
   }
@@ -60,12 +63,13 @@ function writeKeys(file: string, keys: ApiKeyRecord[]): void {
   fs.renameSync(tmp, file);
 }
 
-/** Adds a key for `owner` and returns it: the only time it is ever seen. */
-export function createKey(file: string, owner: string, now = new Date()): { key: string; record: ApiKeyRecord } {
+/** Adds a key for `owner`, valid for `ttlMs` (null: until revoked), and returns it: the only time it is ever seen. */
+export function createKey(file: string, owner: string, ttlMs: number | null = null, now = new Date()): { key: string; record: ApiKeyRecord } {
   if (!OWNER_PATTERN.test(owner)) throw new Error(`owner must match ${OWNER_PATTERN.source}, got ${JSON.stringify(owner)}`);
   const key = KEY_PREFIX + randomBytes(32).toString('base64url');
   const sha256 = hashKey(key);
   const record: ApiKeyRecord = { id: sha256.slice(0, 12), owner, sha256, created_at: now.toISOString() };
+  if (ttlMs !== null) record.expires_at = new Date(now.getTime() + ttlMs).toISOString();
   writeKeys(file, [...readKeys(file), record]);
   return { key, record };
 }
@@ -79,13 +83,22 @@ export function revokeKey(file: string, id: string): boolean {
   return true;
 }
 
+/** A key as the server checks it. */
+export interface ActiveKey {
+  id: string;
+  owner: string;
+  /** milliseconds since the Unix epoch; Infinity: never */
+  expiresAtMs: number;
+}
+
 /**
- * The server's view of the file: key hash → owner, re-read whenever the
- * file changes (a stat per lookup), so keys created or revoked with the CLI
- * take effect without a restart.
+ * The server's view of the file: keys by hash and by id, re-read whenever
+ * the file changes (a stat per lookup), so keys created or revoked with the
+ * CLI take effect without a restart.
  */
 export class KeyRing {
-  private owners = new Map<string, string>();
+  private byHash = new Map<string, ActiveKey>();
+  private byId = new Map<string, ActiveKey>();
   private stamp = '';
 
   /** Throws if the file is malformed now; later breakage is logged and the last good keys stay in force. */
@@ -98,13 +111,19 @@ export class KeyRing {
 
   get size(): number {
     this.refresh(false);
-    return this.owners.size;
+    return this.byHash.size;
   }
 
-  /** The owner of `key`, or null. */
-  ownerOf(key: string): string | null {
+  /** The record of `key`, or null when there is none (expired keys included: the caller says why it refuses). */
+  find(key: string): ActiveKey | null {
     this.refresh(false);
-    return this.owners.get(hashKey(key)) ?? null;
+    return this.byHash.get(hashKey(key)) ?? null;
+  }
+
+  /** The key with this id, or null when it was revoked (or never existed). */
+  findId(id: string): ActiveKey | null {
+    this.refresh(false);
+    return this.byId.get(id) ?? null;
   }
 
   private refresh(strict: boolean): void {
@@ -112,7 +131,9 @@ export class KeyRing {
       const stamp = fileStamp(this.file);
       if (stamp === this.stamp) return;
       this.stamp = stamp;
-      this.owners = new Map(readKeys(this.file).map((k) => [k.sha256, k.owner]));
+      const keys = readKeys(this.file).map((k) => ({ sha256: k.sha256, key: { id: k.id, owner: k.owner, expiresAtMs: k.expires_at ? Date.parse(k.expires_at) : Infinity } }));
+      this.byHash = new Map(keys.map((k) => [k.sha256, k.key]));
+      this.byId = new Map(keys.map((k) => [k.key.id, k.key]));
     } catch (err) {
       if (strict) throw err;
       this.log(`API keys not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`);

@@ -8,8 +8,9 @@
  */
 import uWS from 'uWebSockets.js';
 import { createEngine } from '../engine/index.js';
-import { bearerCredential, createAuthenticator } from './auth.js';
+import { bearerCredential, createAuthenticator, metricsGuard } from './auth.js';
 import type { ServerConfig } from './config.js';
+import { secureDataDir } from './data-dir.js';
 import { Metrics } from './metrics.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerListenRoute } from './routes/listen.js';
@@ -28,6 +29,7 @@ export interface RunningServer {
 }
 
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
+  secureDataDir(cfg.dataDir, log);
   const metrics = new Metrics();
   const engine = await createEngine(cfg, {
     log,
@@ -36,12 +38,13 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     onDiarizationStep: (windows) => metrics.diarizationBatchSize.observe(windows),
   });
   const auth = createAuthenticator(cfg, log);
+  if (auth.enabled && cfg.metricsToken === '') log('/metrics answers 401: auth is on and METRICS_TOKEN is not set');
   // Opened on the first transcript request, so a server that only streams writes no file.
   const store = new LazyTranscriptStore(() => new SqliteTranscriptStore(cfg.dataDir));
 
   const app = uWS.App();
   const listen = registerListenRoute(app, cfg, engine, auth, metrics);
-  registerHealthRoutes(app, metrics, () => listen.draining);
+  registerHealthRoutes(app, metrics, () => listen.draining, metricsGuard(cfg.metricsToken, auth.enabled));
   registerTokenRoute(app, auth);
   const transcriptOwner = (req: uWS.HttpRequest) => {
     const who = auth.check(bearerCredential(req.getHeader('authorization')), 'transcripts');

@@ -22,12 +22,15 @@ export interface ServerConfig extends EngineConfig {
   /** HMAC-SHA256 key for tokens, at least 32 bytes; empty = random per process. */
   tokenSecret: string;
   tokenMaxTtlS: number;
+  /** Bearer token that reads /metrics; empty = open with auth off, closed with auth on (auth.ts metricsGuard). */
+  metricsToken: string;
   /** Comma-separated browser origins allowed to open sessions; empty = any. */
   allowedOrigins: string;
   /** 0 = no limit. */
   maxSessions: number;
+  /** 0 = with auth on a share of maxSessions (limits.ts ownerSessionCap), with auth off none. */
   maxSessionsPerOwner: number;
-  /** Sustained audio per session in multiples of real time (0 = no limit), after a burst of audioBurstMs. */
+  /** Sustained audio per session in multiples of real time (0 = no limit, owners' budgets too), after a burst of audioBurstMs (limits.ts). */
   maxAudioRate: number;
   audioBurstMs: number;
   /** Unsent bytes to a client above which its partials are skipped, and above which for slowConsumerMs it is closed. */
@@ -78,11 +81,12 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', help: 'folder for API keys and encrypted transcripts (created when first needed)' },
   { key: 'tokenSecret', env: 'TOKEN_SECRET', flag: 'token-secret', help: 'secret (32+ bytes) that signs tokens; prefer the env var (empty: random per process)' },
   { key: 'tokenMaxTtlS', env: 'TOKEN_MAX_TTL_S', flag: 'token-max-ttl-s', help: 'longest lifetime of a minted token, seconds' },
+  { key: 'metricsToken', env: 'METRICS_TOKEN', flag: 'metrics-token', help: 'bearer token that /metrics requires; prefer the env var (empty: /metrics is open with auth off, refused with auth on)' },
   { key: 'allowedOrigins', env: 'ALLOWED_ORIGINS', flag: 'allowed-origins', help: 'comma-separated browser origins allowed to connect (empty: any)' },
-  { key: 'maxSessions', env: 'MAX_SESSIONS', flag: 'max-sessions', help: 'most live sessions in total (0 = no limit)' },
-  { key: 'maxSessionsPerOwner', env: 'MAX_SESSIONS_PER_OWNER', flag: 'max-sessions-per-owner', help: 'most live sessions per owner (0 = no limit)' },
-  { key: 'maxAudioRate', env: 'MAX_AUDIO_RATE', flag: 'max-audio-rate', help: 'sustained audio per session, in multiples of real time (0 = no limit)' },
-  { key: 'audioBurstMs', env: 'AUDIO_BURST_MS', flag: 'audio-burst-ms', help: 'audio a session may send at once beyond max-audio-rate' },
+  { key: 'maxSessions', env: 'MAX_SESSIONS', flag: 'max-sessions', help: 'most sessions in total, dropped ones awaiting resume included (0 = no limit)' },
+  { key: 'maxSessionsPerOwner', env: 'MAX_SESSIONS_PER_OWNER', flag: 'max-sessions-per-owner', help: 'most sessions per owner, dropped ones awaiting resume included (0 = a quarter of max-sessions with auth on, no limit with auth off)' },
+  { key: 'maxAudioRate', env: 'MAX_AUDIO_RATE', flag: 'max-audio-rate', help: 'sustained audio per session, in multiples of real time (0 = no limit, for owners too)' },
+  { key: 'audioBurstMs', env: 'AUDIO_BURST_MS', flag: 'audio-burst-ms', help: "audio a session may send at once beyond max-audio-rate; also the burst of each owner's budget, shared by its sessions and counted per channel, after which an owner gets real time per session it may hold" },
   { key: 'sendSoftLimitBytes', env: 'SEND_SOFT_LIMIT_BYTES', flag: 'send-soft-limit-bytes', help: "unsent bytes to a client above which its partials are skipped" },
   { key: 'sendHardLimitBytes', env: 'SEND_HARD_LIMIT_BYTES', flag: 'send-hard-limit-bytes', help: 'unsent bytes to a client that, held for slow-consumer-ms, close it' },
   { key: 'slowConsumerMs', env: 'SLOW_CONSUMER_MS', flag: 'slow-consumer-ms', help: 'how long a client may stay over send-hard-limit-bytes' },
@@ -101,6 +105,7 @@ export const DEFAULT_CONFIG: ServerConfig = {
   dataDir: './data',
   tokenSecret: '',
   tokenMaxTtlS: 3600,
+  metricsToken: '',
   allowedOrigins: '',
   maxSessions: 1000,
   maxSessionsPerOwner: 0,
@@ -140,7 +145,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, base: Partial
 
 /** The configuration as it may be printed: secrets masked. */
 export function printableConfig(cfg: ServerConfig): ServerConfig {
-  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)' };
+  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)', metricsToken: cfg.metricsToken === '' ? '' : '(set)' };
 }
 
 export function usage(): string {

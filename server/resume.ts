@@ -153,6 +153,11 @@ export class ResumeRegistry {
     return this.graceMs > 0;
   }
 
+  /** Sessions whose socket dropped, held for their client to resume. */
+  get droppedCount(): number {
+    return this.dropped.size;
+  }
+
   /** A new session of `owner` on `socket`; `makeSession` builds it around its stream. */
   start(socket: SessionIo, owner: string, makeSession: (out: SessionIo) => Session): ResumableStream {
     const stream = new ResumableStream(this.enabled ? newToken() : '', owner, socket, (s) => this.overflow(s));

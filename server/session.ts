@@ -3,9 +3,10 @@
  * decoded client messages, runs the audio through an engine stream, and
  * hands server messages to `send`. It owns the protocol's side of a session:
  * its states, the `ready` and `closed` messages, idle and length limits, the
- * audio rate limit, errors as the client sees them, and the metrics. Audio is
- * processed strictly in arrival order and lives only in memory until its
- * segment is decoded.
+ * audio rate limits (its own, and its owner's budget, which it charges for
+ * every transcript channel), errors as the client sees them, and the
+ * metrics. Audio is processed strictly in arrival order and lives only in
+ * memory until its segment is decoded.
  */
 import { randomUUID } from 'node:crypto';
 import { AudioDecodeError, samplesToMs, type Engine, type StreamEvent, type TranscriptionStream } from '../engine/index.js';
@@ -19,7 +20,7 @@ export interface SessionDeps {
   engine: Engine;
   metrics: Metrics;
   limits: Limits;
-  /** Sustained audio in multiples of real time (0 = no limit), after a burst of audioBurstMs (limits.ts). */
+  /** Sustained audio per session in multiples of real time (0 = no limit), after a burst of audioBurstMs (limits.ts). */
   maxAudioRate: number;
   audioBurstMs: number;
 }
@@ -52,10 +53,15 @@ export class Session {
   private idleTimer: NodeJS.Timeout;
   private readonly lifeTimer: NodeJS.Timeout;
 
+  /**
+   * @param ownerBudget the audio budget of the session's owner, shared with
+   *   the owner's other sessions (limits.ts), in channel-milliseconds
+   */
   constructor(
     private readonly initialConfig: SessionConfig,
     private readonly deps: SessionDeps,
     private readonly io: SessionIo,
+    private readonly ownerBudget: AudioRateLimiter,
   ) {
     this.id = initialConfig.session_id || randomUUID();
     this.idleTimer = this.idleTimeout();
@@ -103,13 +109,21 @@ export class Session {
     }
   }
 
-  /** Finals for everything received and the last speaker labels, then `closed`, then the socket closes. */
-  async close(reason: string, code = 1000): Promise<void> {
+  /**
+   * Finals for everything received and the last speaker labels, then `error`
+   * when the server ends the session for a reason the client must act on
+   * (its credential was revoked), then `closed`, then the socket closes.
+   */
+  async close(reason: string, code = 1000, error?: SessionError): Promise<void> {
     if (this.state === 'closing' || this.state === 'closed') return;
     const started = this.state !== 'new';
     this.state = 'closing';
     if (started) this.enqueue(() => this.counted(() => this.stream?.finish()));
     await this.chain;
+    if (error && !this.isClosed) {
+      this.deps.metrics.errors.inc({ code: error.code });
+      this.send({ type: 'error', code: error.code, message: error.message, fatal: error.fatal });
+    }
     this.end(reason, code);
   }
 
@@ -194,8 +208,17 @@ export class Session {
       }
       throw err;
     }
-    if (!this.rate.take(samplesToMs(planes[0]?.length ?? 0), arrivedMs)) {
+    const audioMs = samplesToMs(planes[0]?.length ?? 0);
+    if (!this.rate.take(audioMs, arrivedMs)) {
       throw new SessionError('rate_limited', `audio is arriving faster than ${this.rate.maxRate}x real time for longer than a ${this.deps.audioBurstMs} ms burst allows`, true);
+    }
+    // Every transcript channel is decoded on its own, so an 8-channel session costs its owner 8x its audio time.
+    if (!this.ownerBudget.take(audioMs * planes.length, arrivedMs)) {
+      throw new SessionError(
+        'rate_limited',
+        `this owner's sessions together are sending more than ${this.ownerBudget.maxRate}x real time (counted per channel) for longer than a ${this.ownerBudget.burstMs} ms burst allows`,
+        true,
+      );
     }
     await this.counted(() => stream.pushAudio(planes));
   }

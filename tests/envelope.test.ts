@@ -120,6 +120,14 @@ describe('parseEnvelope refuses', () => {
     expectRefused({ ...valid(), ciphertext: Buffer.from(json).toString('base64') }, /readable text/);
   });
 
+  it('but it is a guard against a client that forgot to encrypt, not a proof of encryption: disguised text passes (SECURITY.md)', () => {
+    const text = 'Alice: hello everyone, thanks for joining.\nBob: glad to be here, shall we start?';
+    const accepts = (plain: Buffer) => expect(parseEnvelope({ ...valid(), ciphertext: plain.toString('base64') }).ciphertext).toBe(plain.toString('base64'));
+    accepts(Buffer.from(text, 'utf16le')); // UTF-16: every other byte is NUL
+    accepts(Buffer.concat([Buffer.from([0]), Buffer.from(text)])); // one byte that is not text
+    accepts(Buffer.from('Alice: see you at nine, Bob')); // under 48 bytes: too short to judge
+  });
+
   it('bad transcript ids', () => {
     for (const id of ['', 'a'.repeat(65), 'a/b', 'a b', 'ä', '../x', 'a%2Fb', 7, null]) {
       expectRefused({ ...valid(), transcript_id: id }, /transcript_id must match/);

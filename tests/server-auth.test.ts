@@ -3,10 +3,16 @@
  * `npm run keys` CLI, tokens minted over POST /v1/tokens, checked on the
  * WebSocket upgrade (refused with 401 before any audio can be sent) and on
  * every transcript route, where one owner never sees another's transcripts.
- * Also: auth=auto on loopback is off with a loud warning, owner `local`, and
- * the transcript database is only created when a transcript route is used.
+ * Revoking (or the expiry of) a key ends its tokens on every route and
+ * closes the live sessions opened with either, after their finals. Tokens
+ * signed elsewhere with the secret are held to `nbf`, `iat` and the maximum
+ * lifetime. `/metrics` needs METRICS_TOKEN. The data folder is tightened to
+ * 0700 at start. Also: auth=auto on loopback is off with a loud warning,
+ * owner `local`, and the transcript database is only created when a
+ * transcript route is used.
  */
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToBase64, KDF_NAME, type EncryptedEnvelope } from '../protocol/envelope.js';
 import { startServer, type RunningServer } from '../server/app.js';
 import { createKey, keysFilePath, KEYS_FILE_NAME } from '../server/api-keys.js';
+import { metricsGuard } from '../server/auth.js';
+import type { ClosedMessage } from '../protocol/messages.js';
 import { DEFAULT_CONFIG } from '../server/config.js';
 import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
@@ -21,6 +29,7 @@ import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-auth-'));
 const SECRET = 'test-secret-that-is-long-enough-for-hmac-0123456789';
+const METRICS_TOKEN = 'metrics-token-for-the-scraper-only';
 let server: RunningServer;
 let base: string;
 let aliceKey: string;
@@ -33,7 +42,9 @@ function keysCli(...args: string[]): string {
 beforeAll(async () => {
   aliceKey = keysCli('create', 'alice');
   bobKey = keysCli('create', 'bob');
-  server = await startTestServer({ auth: 'on', dataDir, tokenSecret: SECRET });
+  // Left open to others, as a careless install might: the server tightens it.
+  fs.chmodSync(dataDir, 0o755);
+  server = await startTestServer({ auth: 'on', dataDir, tokenSecret: SECRET, metricsToken: METRICS_TOKEN });
   base = `http://127.0.0.1:${server.port}`;
 });
 
@@ -113,13 +124,79 @@ describe('API keys', () => {
     expect(client.messages.at(-1)).toMatchObject({ type: 'closed', reason: 'client_close' });
   });
 
-  it('a revoked key stops working at once', async () => {
+  it('the data folder was tightened to owner-only at start', () => {
+    expect((fs.statSync(dataDir).mode & 0o777).toString(8)).toBe('700');
+  });
+
+  it('a revoked key stops working at once, with its tokens, on every route; live sessions opened with either get their finals, then unauthorized', async () => {
     const carol = createKey(keysFilePath(dataDir), 'carol');
-    await openSession('', bearer(carol.key));
+    const { token } = await tokenFor(carol.key, ['listen', 'transcripts']);
+    expect((await fetch(`${base}/v1/transcripts`, { headers: bearer(token) })).status).toBe(200);
+    const speech = concat(silence(300), synthesize('we counted forty two people at the station'), silence(300));
+    const byKey = await TestClient.connect(server.port, '', bearer(carol.key));
+    const byToken = await TestClient.connect(server.port, `token=${token}`);
+    for (const client of [byKey, byToken]) {
+      await client.streamPcm(speech, 20, false);
+      // Received and being transcribed, its final not sent yet: the trailing silence is shorter than the endpointing.
+      await client.waitFor((m) => m.some((x) => x.type === 'partial'));
+    }
+
     keysCli('revoke', carol.record.id);
-    const { status, body } = await refusedUpgrade(server.port, '', bearer(carol.key));
-    expect(status).toBe(401);
-    expect(body.message).toMatch(/unknown API key/);
+    let refused = await refusedUpgrade(server.port, '', bearer(carol.key));
+    expect(refused.status).toBe(401);
+    expect(refused.body.message).toMatch(/unknown API key/);
+    refused = await refusedUpgrade(server.port, `token=${token}`);
+    expect(refused.status).toBe(401);
+    expect(refused.body.message).toMatch(/the API key this token was minted with was revoked/);
+    const list = await fetch(`${base}/v1/transcripts`, { headers: bearer(token) });
+    expect(list.status).toBe(401);
+    expect((await fetch(`${base}/v1/tokens`, { method: 'POST', headers: bearer(carol.key) })).status).toBe(401);
+
+    for (const client of [byKey, byToken]) {
+      await client.waitClosed(10_000);
+      const types = client.messages.map((m) => m.type);
+      expect(client.finalText()).toMatch(/forty/);
+      expect(types.lastIndexOf('final')).toBeLessThan(types.indexOf('error'));
+      expect(client.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'unauthorized', fatal: true, message: expect.stringMatching(/revoked or has expired/) });
+      expect(client.messages.at(-1)).toMatchObject({ type: 'closed', reason: 'unauthorized' } satisfies Partial<ClosedMessage>);
+      expect(client.closedCode).toBe(1008);
+    }
+  });
+
+  it('an expired key and its tokens are refused, and its sessions closed', async () => {
+    const dave = createKey(keysFilePath(dataDir), 'dave', 2000);
+    const { token } = await tokenFor(dave.key, ['listen']);
+    const live = await TestClient.connect(server.port, `token=${token}`);
+    live.send({ type: 'config', config: {} });
+    await live.waitFor((m) => m.some((x) => x.type === 'ready'));
+    await new Promise((r) => setTimeout(r, Date.parse(dave.record.expires_at!) - Date.now() + 50));
+    let refused = await refusedUpgrade(server.port, '', bearer(dave.key));
+    expect(refused.status).toBe(401);
+    expect(refused.body.message).toMatch(/API key [0-9a-f]{12} expired/);
+    refused = await refusedUpgrade(server.port, `token=${token}`);
+    expect(refused.body.message).toMatch(/revoked or has expired/);
+    await live.waitClosed(5000);
+    expect(live.messages.at(-1)).toMatchObject({ type: 'closed', reason: 'unauthorized' });
+  });
+});
+
+describe('/metrics', () => {
+  it('answers only METRICS_TOKEN while auth is on: no credential, a wrong one or an API key get 401', async () => {
+    for (const headers of [{}, bearer('wrong'), bearer(aliceKey), { authorization: METRICS_TOKEN }]) {
+      const res = await fetch(`${base}/metrics`, { headers });
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { code: string }).code).toBe('unauthorized');
+    }
+    const res = await fetch(`${base}/metrics`, { headers: bearer(METRICS_TOKEN) });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/^lt_sessions_total /m);
+  });
+
+  it('without METRICS_TOKEN is open with auth off (loopback, the benches) and closed to everyone with auth on', () => {
+    expect(metricsGuard('', false)('')).toBeNull();
+    expect(metricsGuard('', true)(`Bearer ${aliceKey}`)).toMatch(/METRICS_TOKEN is not set/);
+    expect(metricsGuard('t', false)('')).toMatch(/METRICS_TOKEN/);
+    expect(metricsGuard('t', false)('Bearer t')).toBeNull();
   });
 });
 
@@ -181,6 +258,32 @@ describe('tokens', () => {
     const { status, body } = await refusedUpgrade(server.port, `token=${header}.${forged}.${signature}`);
     expect(status).toBe(401);
     expect(body.message).toMatch(/invalid token signature/);
+  });
+
+  it('signed with the secret elsewhere are held to nbf, iat and the maximum lifetime', async () => {
+    const sign = (claims: object) => {
+      const head = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+      const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      return `${head}.${body}.${createHmac('sha256', SECRET).update(`${head}.${body}`).digest('base64url')}`;
+    };
+    const now = Math.floor(Date.now() / 1000);
+    const claimsBase = { sub: 'alice', scope: 'listen' };
+    for (const [claims, message] of [
+      [{ ...claimsBase, iat: now, nbf: now + 600, exp: now + 900 }, /not valid yet \(nbf\)/],
+      [{ ...claimsBase, iat: now + 600, exp: now + 900 }, /issued in the future \(iat\)/],
+      [{ ...claimsBase, iat: now, exp: now + 3600 * 24 * 365 }, /lives longer than the maximum of 3600 s/],
+      [{ ...claimsBase, exp: now + 3600 * 24 }, /lives longer than the maximum/],
+      [{ ...claimsBase, iat: now - 7200, exp: now + 60 }, /lives longer than the maximum/],
+      [{ ...claimsBase, iat: 'yesterday', exp: now + 60 }, /iat must be a number/],
+      [{ ...claimsBase, iat: now, exp: now + 60, kid: 'feedfeedfeed' }, /the API key this token was minted with was revoked/],
+    ] as Array<[object, RegExp]>) {
+      const { status, body } = await refusedUpgrade(server.port, `token=${sign(claims)}`);
+      expect(status, JSON.stringify(claims)).toBe(401);
+      expect(body.message).toMatch(message);
+    }
+    // Within the rules, with or without iat and nbf (and no kid: only a new secret revokes it).
+    await openSession(`token=${sign({ ...claimsBase, iat: now, nbf: now, exp: now + 3600 })}`);
+    await openSession(`token=${sign({ ...claimsBase, exp: now + 60 })}`);
   });
 
   it('expire', async () => {

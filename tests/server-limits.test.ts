@@ -1,10 +1,14 @@
 /**
- * Server limits on the real server (auth=on, two owners): live-session caps
- * in total and per owner (503 `overloaded` at the upgrade), the browser
- * origin allow-list (403), audio faster than 2x real time (`rate_limited`,
- * the session closes), a client that stops reading (cut off as
- * `slow_consumer` while a healthy session beside it still gets its final),
- * and a frame over the size limit. The two policies are also checked alone.
+ * Server limits on the real server (auth=on, several owners): session caps
+ * in total and per owner (503 `overloaded` at the upgrade), which a dropped
+ * session awaiting resume still counts against, and fair admission when
+ * the server is full (the owner who was refused gets the next free session);
+ * the browser origin allow-list (403); audio faster than 2x real time
+ * (`rate_limited`, the session closes); each owner's audio budget, which a
+ * new session does not refill and which an 8-channel session pays 8x; a
+ * client that stops reading (cut off as `slow_consumer` while a healthy
+ * session beside it still gets its final), and a frame over the size limit.
+ * The policies are also checked alone.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,9 +18,9 @@ import type { ClosedMessage } from '../protocol/messages.js';
 import type { RunningServer } from '../server/app.js';
 import { createKey, keysFilePath } from '../server/api-keys.js';
 import { SendGuard } from '../server/backpressure.js';
-import { AudioRateLimiter } from '../server/limits.js';
+import { AudioRateLimiter, ownerSessionCap, SessionCaps, WAITING_OWNER_MS } from '../server/limits.js';
 import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
-import { concat, silence, synthesize } from '../testkit/speech.js';
+import { concat, silence, synthesize, toS16le } from '../testkit/speech.js';
 
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-limits-'));
 const ALLOWED_ORIGIN = 'https://app.example';
@@ -25,10 +29,12 @@ const HARD_BYTES = 32 << 10;
 let server: RunningServer;
 let alice: Record<string, string>;
 let bob: Record<string, string>;
+let carol: Record<string, string>;
 
 beforeAll(async () => {
   alice = { authorization: `Bearer ${createKey(keysFilePath(dataDir), 'alice').key}` };
   bob = { authorization: `Bearer ${createKey(keysFilePath(dataDir), 'bob').key}` };
+  carol = { authorization: `Bearer ${createKey(keysFilePath(dataDir), 'carol').key}` };
   server = await startTestServer({
     auth: 'on',
     dataDir,
@@ -77,6 +83,50 @@ describe('policies', () => {
     expect(new AudioRateLimiter(0, 0, 0).take(1e9, 1)).toBe(true);
   });
 
+  it('the default per-owner cap is a quarter of MAX_SESSIONS with auth on, none with auth off; a setting wins', () => {
+    expect(ownerSessionCap(20, 0, true)).toBe(5);
+    expect(ownerSessionCap(1000, 0, true)).toBe(250);
+    expect(ownerSessionCap(2, 0, true)).toBe(1);
+    expect(ownerSessionCap(20, 0, false)).toBe(0);
+    expect(ownerSessionCap(0, 0, true)).toBe(0);
+    expect(ownerSessionCap(20, 7, true)).toBe(7);
+  });
+
+  it('admission: while an owner refused for lack of room waits, owners at their fair share are refused', () => {
+    const caps = new SessionCaps(4, 4, null);
+    for (let i = 0; i < 3; i++) caps.add('a', 0);
+    caps.add('b', 0);
+    expect(caps.refusal('c', 0)).toMatch(/limit of 4/);
+    caps.remove('a');
+    // 4 sessions, 3 contenders: a share of 1. `a` holds 2, `b` 1: only `c` gets the free one.
+    expect(caps.refusal('a', 10)).toMatch(/other owners are waiting: owner "a" already has its fair share of 1/);
+    expect(caps.refusal('b', 10)).toMatch(/fair share of 1/);
+    expect(caps.refusal('c', 10)).toBeNull();
+    caps.add('c', 10);
+    caps.remove('b');
+    expect(caps.refusal('a', 20)).toBeNull();
+    // A waiting owner that never comes back stops holding the others back.
+    caps.add('a', 20);
+    expect(caps.refusal('d', 30)).toMatch(/limit of 4/);
+    caps.remove('a');
+    expect(caps.refusal('a', 40)).toMatch(/fair share/);
+    expect(caps.refusal('a', 40 + WAITING_OWNER_MS + 1)).toBeNull();
+  });
+
+  it("an owner's audio budget is shared by its sessions and not refilled by a new one", () => {
+    const caps = new SessionCaps(0, 2, 3000);
+    const first = caps.add('a', 0);
+    expect(first.take(3000, 0)).toBe(true);
+    caps.remove('a');
+    const second = caps.add('a', 100);
+    expect(second).toBe(first);
+    expect(second.take(1000, 100)).toBe(false); // 200 ms earned back (real time for each of 2 sessions), not a fresh 3 s
+    caps.remove('a');
+    // Once refilled, an owner with no session is forgotten: a new record is the same as the old.
+    expect(caps.add('b', 10_000)).not.toBe(first);
+    expect(caps.add('a', 10_000)).not.toBe(first);
+  });
+
   it('the send guard skips partials above the soft limit, never finals, and cuts a client stuck above the hard limit', () => {
     const guard = new SendGuard({ softLimitBytes: 100, hardLimitBytes: 1000, slowConsumerMs: 5000 });
     expect(guard.decide('partial', 50, 0)).toBe('send');
@@ -110,10 +160,35 @@ describe('session caps', () => {
     expect(refused.body.message).toMatch(/limit of 3 live sessions/);
     expect(await counter('lt_upgrades_refused_total', { reason: 'overloaded' })).toBe(2);
 
+    // Bob waits for room: alice, at her fair share (3 sessions, 2 owners: 1), does not get the free one; bob does.
     await closeClient(a1);
-    const a3 = await TestClient.connect(server.port, '', alice);
-    for (const c of [a2, b1, a3]) await closeClient(c);
+    refused = await refusedUpgrade(server.port, '', alice);
+    expect(refused.status).toBe(503);
+    expect(refused.body.message).toMatch(/other owners are waiting: owner "alice" already has its fair share of 1 live sessions/);
+    const b2 = await TestClient.connect(server.port, '', bob);
+    for (const c of [a2, b1, b2]) await closeClient(c);
     expect(await counter('lt_live_sessions')).toBe(0);
+  });
+
+  it('a dropped session awaiting resume still counts against the caps; resuming it needs no free place', async () => {
+    const a1 = await TestClient.connect(server.port, '', alice);
+    a1.send({ type: 'config', config: {} });
+    await a1.waitFor((m) => m.some((x) => x.type === 'ready'));
+    const token = (a1.messages[0] as { resume_token: string }).resume_token;
+    a1.ws.terminate();
+    await a1.waitClosed();
+    const a2 = await TestClient.connect(server.port, '', alice);
+    const refused = await refusedUpgrade(server.port, '', alice);
+    expect(refused.status).toBe(503);
+    expect(refused.body.message).toMatch(/owner "alice" already has 2 live sessions/);
+    expect(await counter('lt_dropped_sessions')).toBe(1);
+
+    const resumed = await TestClient.connect(server.port, `resume_token=${token}&resume_from=0`, alice);
+    await resumed.waitFor((m) => m.some((x) => x.type === 'ready'));
+    expect(await counter('lt_dropped_sessions')).toBe(0);
+    for (const c of [resumed, a2]) await closeClient(c);
+    // Let go for good: the places are free again.
+    await closeClient(await TestClient.connect(server.port, '', alice));
   });
 });
 
@@ -143,6 +218,62 @@ describe('audio rate', () => {
     expect(closed).toMatchObject({ type: 'closed', reason: 'rate_limited' });
     expect(closed.audio_ms_received).toBeGreaterThanOrEqual(3000 - 20);
     expect(closed.audio_ms_received).toBeLessThan(sentMs);
+  });
+});
+
+describe("an owner's audio budget", () => {
+  it('is not refilled by a new session', async () => {
+    // Dave's budget: a 3 s burst for all his sessions, then real time for each of the 2 he may hold.
+    const dave = { authorization: `Bearer ${createKey(keysFilePath(dataDir), 'dave').key}` };
+    const first = await TestClient.connect(server.port, '', dave);
+    await first.streamPcm(silence(2800), 20, false);
+    await closeClient(first);
+    expect(first.messages.at(-1)).toMatchObject({ type: 'closed', reason: 'client_close', audio_ms_received: 2800 });
+    const second = await TestClient.connect(server.port, '', dave);
+    await second.streamPcm(silence(2800), 20, false);
+    await second.waitClosed();
+    expect(second.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'rate_limited', fatal: true, message: expect.stringMatching(/this owner's sessions together/) });
+    expect((second.messages.at(-1) as ClosedMessage).audio_ms_received).toBeLessThan(2800);
+  });
+
+  it('is not refilled by resuming a dropped session', async () => {
+    const frank = { authorization: `Bearer ${createKey(keysFilePath(dataDir), 'frank').key}` };
+    const first = await TestClient.connect(server.port, '', frank);
+    await first.streamPcm(silence(2800), 20, false);
+    await first.waitFor((m) => m.some((x) => x.type === 'ready'));
+    const token = (first.messages[0] as { resume_token: string }).resume_token;
+    first.ws.terminate();
+    await first.waitClosed();
+    const resumed = await TestClient.connect(server.port, `resume_token=${token}&resume_from=0`, frank);
+    await resumed.streamPcm(silence(2800), 20, false);
+    await resumed.waitClosed();
+    expect(resumed.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'rate_limited', fatal: true });
+    expect((resumed.messages.at(-1) as ClosedMessage).audio_ms_received).toBeLessThan(2 * 2800);
+  });
+
+  it('charges an 8-channel session 8x its audio time (and counts 8x in the metrics)', async () => {
+    // Carol's fresh budget holds 3 s of audio-channel time: 8 channels spend it in 375 ms of stream time.
+    const channels = 8;
+    const mono = toS16le(silence(1000));
+    const interleaved = new Uint8Array(mono.length * channels);
+    for (let i = 0; i < mono.length / 2; i++) for (let ch = 0; ch < channels; ch++) interleaved.set(mono.subarray(2 * i, 2 * i + 2), 2 * (i * channels + ch));
+    const audioBefore = await counter('lt_audio_seconds_received_total');
+    const client = await TestClient.connect(server.port, `channels=${channels}&multichannel=true`, carol);
+    await client.streamBytes(interleaved, [20 * 16 * 2 * channels]);
+    await client.waitClosed();
+    expect(client.messages.find((m) => m.type === 'error')).toMatchObject({ code: 'rate_limited', fatal: true, message: expect.stringMatching(/this owner's sessions together/) });
+    const closed = client.messages.at(-1) as ClosedMessage;
+    // 375 ms, give or take a frame and what the budget earns back while the frames arrive; charged 1x it would be all 1000.
+    expect(closed.audio_ms_received).toBeGreaterThanOrEqual(3000 / channels - 20);
+    expect(closed.audio_ms_received).toBeLessThan(3000 / channels + 100);
+    const audioSeconds = (await counter('lt_audio_seconds_received_total')) - audioBefore;
+    expect(audioSeconds).toBeCloseTo((channels * closed.audio_ms_received) / 1000, 6);
+    // The same second of audio in one channel fits the budget of a fresh owner.
+    const eve = { authorization: `Bearer ${createKey(keysFilePath(dataDir), 'eve').key}` };
+    const single = await TestClient.connect(server.port, '', eve);
+    await single.streamBytes(mono, [20 * 16 * 2]);
+    await closeClient(single);
+    expect(single.messages.at(-1)).toMatchObject({ type: 'closed', reason: 'client_close', audio_ms_received: 1000 });
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * Probes for orchestrators and monitoring: `GET /healthz` (the process
  * answers), `GET /readyz` (it takes new sessions: 503 while draining) and
- * `GET /metrics` (Prometheus text).
+ * `GET /metrics` (Prometheus text), which answers only callers that
+ * `metricsRefusal` lets through (auth.ts metricsGuard): 401 otherwise.
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Metrics } from '../metrics.js';
 
-export function registerHealthRoutes(app: TemplatedApp, metrics: Metrics, isDraining: () => boolean): void {
+export function registerHealthRoutes(app: TemplatedApp, metrics: Metrics, isDraining: () => boolean, metricsRefusal: (authorization: string) => string | null): void {
   app.get('/healthz', (res) => {
     res.writeHeader('content-type', 'text/plain').end('ok\n');
   });
@@ -14,7 +15,12 @@ export function registerHealthRoutes(app: TemplatedApp, metrics: Metrics, isDrai
     if (isDraining()) res.writeStatus('503 Service Unavailable').end('draining\n');
     else res.writeHeader('content-type', 'text/plain').end('ready\n');
   });
-  app.get('/metrics', (res) => {
+  app.get('/metrics', (res, req) => {
+    const refusal = metricsRefusal(req.getHeader('authorization'));
+    if (refusal !== null) {
+      res.writeStatus('401 Unauthorized').writeHeader('content-type', 'application/json').end(JSON.stringify({ code: 'unauthorized', message: refusal }));
+      return;
+    }
     let aborted = false;
     res.onAborted(() => (aborted = true));
     void metrics.registry.metrics().then((text) => {

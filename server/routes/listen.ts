@@ -3,9 +3,13 @@
  * passes the origin allow-list, authentication, the config in its query and
  * the session caps before any audio is read; `open` starts a Session (or
  * resumes a dropped one, resume.ts); `message` decodes client frames into
- * it; `close` lets it go or holds it for its client to resume. Outgoing
- * messages pass the slow-consumer guard (backpressure.ts). `drain()` refuses
- * new sessions and finishes the live ones, for a graceful shutdown.
+ * it; `close` lets it go or holds it for its client to resume. A session
+ * counts against the caps from its start until it is let go, dropped and
+ * held included. Outgoing messages pass the slow-consumer guard
+ * (backpressure.ts). Every KEY_CHECK_INTERVAL_MS, sessions whose API key
+ * (or the key their token was minted with) was revoked or expired are
+ * closed with `unauthorized`, after their finals. `drain()` refuses new
+ * sessions and finishes the live ones, for a graceful shutdown.
  */
 import uWS from 'uWebSockets.js';
 import type { Engine } from '../../engine/index.js';
@@ -17,13 +21,21 @@ import { DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../../protocol/ses
 import { bearerCredential, type Authenticator } from '../auth.js';
 import { SendGuard } from '../backpressure.js';
 import type { ServerConfig } from '../config.js';
-import { LimitMetrics, OriginAllowList, SessionCaps } from '../limits.js';
+import { LimitMetrics, OriginAllowList, ownerSessionCap, SessionCaps } from '../limits.js';
 import type { Metrics } from '../metrics.js';
 import { ResumeError, ResumeRegistry, type ResumableStream } from '../resume.js';
-import { Session, type SessionDeps, type SessionIo } from '../session.js';
+import { Session, SessionError, type SessionDeps, type SessionIo } from '../session.js';
 
 /** The close message uWebSockets.js gives when it drops a client for a frame over maxPayloadLength. */
 const UWS_TOO_BIG = 'Received too big message';
+/** How often live sessions' keys are checked: a revoked key's sessions end within this (plus their finals). */
+export const KEY_CHECK_INTERVAL_MS = 1000;
+
+/** Whose a session is: the owner it counts against, and the API key that lets it go on (auth.ts AuthResult). */
+interface SessionOwner {
+  owner: string;
+  keyId: string | null;
+}
 
 interface SocketData {
   config: SessionConfig;
@@ -34,6 +46,8 @@ interface SocketData {
   /** The close handler ran: the socket must not be touched any more. */
   gone: boolean;
   owner: string;
+  /** The API key that lets the session go on (auth.ts AuthResult). */
+  keyId: string | null;
   guard: SendGuard;
   /** The session's outgoing side and this socket's place in it (resume.ts). */
   stream: ResumableStream | null;
@@ -57,13 +71,24 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     maxAudioRate: cfg.maxAudioRate,
     audioBurstMs: cfg.audioBurstMs,
   };
-  const sessions = new Set<Session>();
-  // A session leaves `sessions` when it is let go: at once, or after its grace period when dropped.
-  const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => sessions.delete(s));
+  const caps = new SessionCaps(cfg.maxSessions, ownerSessionCap(cfg.maxSessions, cfg.maxSessionsPerOwner, auth.enabled), cfg.maxAudioRate > 0 ? cfg.audioBurstMs : null);
+  const sessions = new Map<Session, SessionOwner>();
+  // A session leaves `sessions` and the caps when it is let go: at once, or after its grace period when dropped.
+  const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => {
+    const who = sessions.get(s);
+    if (!who) return;
+    sessions.delete(s);
+    caps.remove(who.owner);
+  });
   let draining = false;
   const origins = new OriginAllowList(cfg.allowedOrigins);
-  const caps = new SessionCaps(cfg.maxSessions, cfg.maxSessionsPerOwner);
-  const limitMetrics = new LimitMetrics(metrics.registry);
+  const limitMetrics = new LimitMetrics(metrics.registry, () => resume.droppedCount);
+  const keyCheck = setInterval(() => {
+    for (const [session, who] of sessions) {
+      if (who.keyId === null || auth.keyIsValid(who.keyId)) continue;
+      void session.close('unauthorized', 1008, new SessionError('unauthorized', `the API key ${who.keyId} this session was opened with was revoked or has expired`, true));
+    }
+  }, KEY_CHECK_INTERVAL_MS).unref();
   const backpressure = { softLimitBytes: cfg.sendSoftLimitBytes, hardLimitBytes: cfg.sendHardLimitBytes, slowConsumerMs: cfg.slowConsumerMs };
 
   /** Sends unless the client lags (backpressure.ts): its partials are then skipped, and a client stuck too long is cut off. */
@@ -117,18 +142,18 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       } catch (err) {
         return refuseUpgrade(res, '400 Bad Request', 'bad_config', err instanceof Error ? err.message : String(err));
       }
-      const full = caps.refusal(who.owner);
+      // A resumed session is already counted: it was never let go.
+      const full = config.resume_token === '' ? caps.refusal(who.owner, performance.now()) : null;
       if (full) {
         limitMetrics.refused.inc({ reason: 'overloaded' });
         return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', full);
       }
       // open() runs inside upgrade(), so the caps cannot be overrun between the check and the count.
-      const data: SocketData = { config, format, session: null, closed: false, gone: false, owner: who.owner, guard: new SendGuard(backpressure), stream: null, io: null, resumeFrom };
+      const data: SocketData = { config, format, session: null, closed: false, gone: false, owner: who.owner, keyId: who.keyId, guard: new SendGuard(backpressure), stream: null, io: null, resumeFrom };
       res.upgrade<SocketData>(data, key, protocol, extensions, context);
     },
     open: (ws) => {
       const data = ws.getUserData();
-      caps.add(data.owner);
       metrics.liveSessions.inc();
       const io: SessionIo = {
         send: (msg: ServerMessage) => deliver(ws, msg),
@@ -144,6 +169,8 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         try {
           data.stream = resume.resume(data.config.resume_token, data.resumeFrom, data.owner, io);
           data.session = data.stream.session;
+          // It goes on under the credential it was resumed with.
+          sessions.set(data.session, { owner: data.owner, keyId: data.keyId });
         } catch (err) {
           if (!(err instanceof ResumeError)) throw err;
           metrics.errors.inc({ code: 'bad_config' });
@@ -153,9 +180,10 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         return;
       }
       metrics.sessionsTotal.inc();
-      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out));
+      const ownerBudget = caps.add(data.owner, performance.now());
+      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out, ownerBudget));
       data.session = data.stream.session;
-      sessions.add(data.session);
+      sessions.set(data.session, { owner: data.owner, keyId: data.keyId });
     },
     message: (ws, message, isBinary) => {
       const data = ws.getUserData();
@@ -183,7 +211,6 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       const cutOff = data.closed;
       data.closed = true;
       data.gone = true;
-      caps.remove(data.owner);
       metrics.liveSessions.dec();
       // uWS drops a client whose frame exceeds maxPayloadLength itself (1006, no
       // chance to send an error): count it here so it shows in the metrics.
@@ -199,9 +226,10 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     },
     async drain() {
       draining = true;
+      clearInterval(keyCheck);
       resume.clear();
       const grace = new Promise<void>((r) => setTimeout(r, cfg.shutdownGraceMs).unref());
-      await Promise.race([Promise.all([...sessions].map((s) => s.close('server_shutdown', 1001))), grace]);
+      await Promise.race([Promise.all([...sessions.keys()].map((s) => s.close('server_shutdown', 1001))), grace]);
     },
   };
 }

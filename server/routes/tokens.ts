@@ -1,6 +1,7 @@
 /**
  * POST /v1/tokens: a backend that holds an API key mints a short-lived token
- * for a browser (auth.ts), so the key itself never reaches the page.
+ * for a browser (auth.ts), so the key itself never reaches the page. The
+ * token names the key (`kid`) and stops working when the key is revoked.
  *
  *   Authorization: Bearer <API key>
  *   body (optional JSON): {"scopes": ["listen", "transcripts"], "ttl_s": 300}
@@ -43,7 +44,7 @@ export function registerTokenRoute(app: TemplatedApp, auth: Authenticator): void
       if (!isLast) return;
       const request = parseTokenRequest(body, auth.maxTokenTtlS);
       if (typeof request === 'string') return reply('400 Bad Request', { code: 'bad_request', message: request });
-      reply('201 Created', toWire(auth.mint(who.owner, request.scopes, request.ttlS)));
+      reply('201 Created', toWire(auth.mint(who.owner, request.scopes, request.ttlS, who.keyId)));
     });
   });
 }
