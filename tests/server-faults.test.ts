@@ -404,7 +404,8 @@ describe('a model call that throws', () => {
       const [aloneA] = await recognizer.recognizeBatch([a]);
       const [aloneC] = await recognizer.recognizeBatch([c]);
       failedCalls.length = 0;
-      const scheduler = new RecognitionScheduler(recognizer, { maxBatch: 8 });
+      // Room for all three in one call, whatever their length.
+      const scheduler = new RecognitionScheduler(recognizer, { maxBatch: 8, maxBatchAudioMs: 60_000 });
       // Queued in one tick, so they share one model call.
       const settled = await Promise.allSettled([scheduler.final('a', a), scheduler.final('b', poison(b)), scheduler.final('c', c)]);
       expect(failedCalls).toEqual([3, 1]);
