@@ -3,8 +3,8 @@
  * `workerData` and runs it for each call, sending outputs back without
  * copying them.
  */
-import type { ModelFeeds, ModelInfo, ModelOutputs, ModelThreadInit } from './model-thread.js';
-import { ort, runSession } from './onnx-runtime.js';
+import type { ModelInfo, ModelThreadInit } from './model-thread.js';
+import { ort, runSession, type ModelFeeds, type ModelOutputs } from './onnx-runtime.js';
 import { serve } from './worker-serve.js';
 
 await serve<ModelFeeds, ModelOutputs, ModelInfo>(async (data) => {

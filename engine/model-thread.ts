@@ -11,29 +11,15 @@
 // Imported here, on the main thread, for its telemetry switch: only the main
 // thread's process.env is the process's environment, which onnxruntime reads
 // (a worker's is its own copy), so set there it reaches every model thread.
-import type { ort } from './onnx-runtime.js';
+import type { ModelFeeds, ModelOutputs, ort } from './onnx-runtime.js';
 import './onnx-runtime.js';
 import { WorkerRpc } from './worker-rpc.js';
-
-export interface ModelInput {
-  type: 'float32' | 'int64';
-  data: Float32Array | BigInt64Array;
-  dims: number[];
-}
-
-/** One output of the session (float32: every output of the engine's models is). */
-export interface ModelOutput {
-  data: Float32Array;
-  dims: number[];
-}
 
 export interface ModelThreadInit {
   modelBytes: Uint8Array;
   options: ort.InferenceSession.SessionOptions;
 }
 
-export type ModelFeeds = Record<string, ModelInput>;
-export type ModelOutputs = Record<string, ModelOutput>;
 export interface ModelInfo {
   inputNames: string[];
   outputNames: string[];

@@ -6,11 +6,26 @@
  * keep it.
  */
 import * as ort from 'onnxruntime-node';
-import type { ModelFeeds, ModelOutputs } from './model-thread.js';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
 
 export { ort };
+
+/** A model input as plain data, which a worker thread can be sent. */
+export interface ModelInput {
+  type: 'float32' | 'int64';
+  data: Float32Array | BigInt64Array;
+  dims: number[];
+}
+
+/** One output of a session (float32: every output of the engine's models is). */
+export interface ModelOutput {
+  data: Float32Array;
+  dims: number[];
+}
+
+export type ModelFeeds = Record<string, ModelInput>;
+export type ModelOutputs = Record<string, ModelOutput>;
 
 /** Runs `session` on plain feeds; outputs as plain float32 data (what every model of the engine gives). */
 export async function runSession(session: ort.InferenceSession, feeds: ModelFeeds): Promise<ModelOutputs> {

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelThread, type ModelInput } from '../engine/model-thread.js';
+import { ModelThread } from '../engine/model-thread.js';
+import type { ModelInput } from '../engine/onnx-runtime.js';
 import { NUM_MEL_BINS } from '../engine/asr/fbank.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
 import { sharedPath } from '../testkit/paths.js';

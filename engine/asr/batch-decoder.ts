@@ -5,7 +5,7 @@
  * (recognizer-worker.ts) around that thread's own model session, so none of
  * it touches the server's event loop. Results are plain data.
  */
-import type { ModelFeeds, ModelOutputs } from '../model-thread.js';
+import type { ModelFeeds, ModelOutputs } from '../onnx-runtime.js';
 import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { lexiconOf, type LmFusion } from './lm-fusion.js';
