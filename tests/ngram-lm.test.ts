@@ -54,7 +54,7 @@ describe('NgramLm', () => {
   it('scores every next token of a context at once as it scores each alone', () => {
     const tokens = ['a', 'b', '</s>', 'q'];
     for (const context of [[], ['<s>'], ['a'], ['b', 'b', 'a'], ['z']]) {
-      expect([...lm.logProbsAfter(context, tokens)], context.join(' ')).toEqual(tokens.map((t) => lm.logProb(context, t)));
+      expect([...lm.logProbsAfter(lm.idsOf(context), lm.idsOf(tokens))], context.join(' ')).toEqual(tokens.map((t) => lm.logProb(context, t)));
     }
   });
 
@@ -88,6 +88,12 @@ describe('NgramLm', () => {
     }
     // It knows English: "the" is far likelier than "thq".
     expect(demo.logProb(['▁', 't', 'h'], 'e')).toBeGreaterThan(demo.logProb(['▁', 't', 'h'], 'q') + 5);
+    // Scoring all next tokens at once (children read per history) matches token by token to the bit,
+    // in contexts seen to every depth, seen only in part, and with a symbol the LM lacks.
+    const symbols = ['<blk>', ...tokens];
+    for (const context of [['<s>'], ['▁', 't', 'h', 'e', '▁'], ['h', 'e', '▁', 'q', 'x'], ['t', '<blk>', 'h', 'e'], ['<s>', 'z', 'z']]) {
+      expect([...demo.logProbsAfter(demo.idsOf(context), demo.idsOf(symbols))], context.join(' ')).toEqual(symbols.map((t) => demo.logProb(context, t)));
+    }
   });
 });
 

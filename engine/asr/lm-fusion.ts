@@ -148,6 +148,8 @@ export class LmScorer {
   private readonly noTokenLm: Float64Array;
   /** Whether each token starts a word (and so completes the one before it). */
   private readonly startsWord: boolean[];
+  /** The token LM's id of each token (its symbols looked up once, not at every score). */
+  private readonly tokenLmIds: Int32Array | undefined;
 
   constructor(
     private readonly fusion: LmFusion,
@@ -155,6 +157,7 @@ export class LmScorer {
   ) {
     this.noTokenLm = new Float64Array(vocabSize);
     this.startsWord = fusion.symbols.map((sym) => sym.startsWith(WORD_BOUNDARY));
+    this.tokenLmIds = fusion.tokens?.lm.idsOf(fusion.symbols);
   }
 
   initRoot(root: LmPrefix): void {
@@ -203,13 +206,13 @@ export class LmScorer {
 
   /** The token LM's score of every next token (shared by prefixes with the same context; zeros without one). */
   private tokenScores(prefix: LmPrefix): Float64Array {
-    const { tokens, symbols } = this.fusion;
+    const { tokens } = this.fusion;
     if (!tokens) return this.noTokenLm;
     const ctx = this.tokenContext(prefix, tokens.lm);
     const key = ctx.join(' ');
     let scores = this.byContext.get(key);
     if (!scores) {
-      scores = tokens.lm.logProbsAfter(ctx, symbols);
+      scores = tokens.lm.logProbsAfter(tokens.lm.idsOf(ctx), this.tokenLmIds!);
       for (let v = 0; v < this.vocabSize; v++) scores[v] = tokens.weight * scores[v] + tokens.tokenBonus;
       this.byContext.set(key, scores);
     }
