@@ -110,7 +110,10 @@ export class NgramLm {
 
   /** The id of each symbol, -1 for one the model has never seen: what logProbsAfter takes. */
   idsOf(symbols: readonly string[]): Int32Array {
-    return Int32Array.from(symbols, (symbol) => this.symbolIds.get(symbol) ?? -1);
+    // A plain loop: Int32Array.from with a mapping function was several times slower.
+    const ids = new Int32Array(symbols.length);
+    for (let i = 0; i < symbols.length; i++) ids[i] = this.symbolIds.get(symbols[i]) ?? -1;
+    return ids;
   }
 
   /**
