@@ -193,6 +193,8 @@ export class LmScorer {
   private readonly noTokenLm: Float64Array;
   /** Whether each token starts a word (and so completes the one before it). */
   private readonly startsWord: boolean[];
+  /** Lexicon node after each word-starting token (the same after every prefix, so walked once). */
+  private readonly wordStartNodes: Int32Array | undefined;
   /** The token LM's id of each token, then of <s> and </s> (symbols looked up once, not at every score). */
   private readonly tokenLmIds: Int32Array | undefined;
   private readonly startLmId: number;
@@ -204,6 +206,8 @@ export class LmScorer {
   ) {
     this.noTokenLm = new Float64Array(vocabSize);
     this.startsWord = fusion.symbols.map((sym) => sym.startsWith(WORD_BOUNDARY));
+    const lexicon = fusion.words?.lexicon;
+    this.wordStartNodes = lexicon && Int32Array.from(fusion.symbols, (sym, v) => (this.startsWord[v] ? lexicon.walk(0, sym.slice(WORD_BOUNDARY.length)) : OFF_LEXICON));
     this.tokenLmIds = fusion.tokens?.lm.idsOf(fusion.symbols);
     this.startLmId = fusion.tokens?.lm.idsOf(['<s>'])[0] ?? -1;
     this.endLmIds = fusion.tokens?.lm.idsOf(['</s>']);
@@ -237,7 +241,7 @@ export class LmScorer {
     const words = this.fusion.words;
     const shared = this.tokenScores(prefix);
     if (!words) return (prefix.lmNext = shared);
-    const scores = Float64Array.from(shared);
+    const scores = shared.slice();
     const { lexNodes, completion } = this.wordStep(prefix);
     for (let v = 0; v < this.vocabSize; v++) {
       // The OOV penalty is paid once, where a spelling leaves the lexicon.
@@ -279,7 +283,7 @@ export class LmScorer {
     const words = this.fusion.words!;
     const lexNodes = new Int32Array(this.vocabSize);
     for (let v = 0; v < this.vocabSize; v++) {
-      if (this.startsWord[v]) lexNodes[v] = words.lexicon.walk(0, symbols[v].slice(WORD_BOUNDARY.length));
+      if (this.startsWord[v]) lexNodes[v] = this.wordStartNodes![v];
       else lexNodes[v] = prefix.lexNode === OFF_LEXICON ? OFF_LEXICON : words.lexicon.walk(prefix.lexNode, symbols[v]);
     }
     const word = currentWord(prefix, symbols);
