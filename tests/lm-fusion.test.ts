@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { prefixBeamSearch } from '../engine/asr/ctc.js';
-import { Lexicon, lexiconOf, type LmFusion } from '../engine/asr/lm-fusion.js';
+import { Lexicon, lexiconOf, TokenScoreCache, type LmFusion } from '../engine/asr/lm-fusion.js';
 import { NgramLm } from '../engine/asr/ngram-lm.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
 
@@ -24,6 +24,23 @@ describe('Lexicon', () => {
     expect(lex.walk(0, 'ac')).toBe(-1);
     expect(lex.walk(lex.walk(0, 'x'), 'a')).toBe(-1);
     expect(lex.isWord(-1)).toBe(false);
+  });
+});
+
+describe('TokenScoreCache', () => {
+  it('keeps at most maxContexts, forgetting the one it learnt first', () => {
+    const cache = new TokenScoreCache(2);
+    const scores = (x: number) => Float64Array.of(x);
+    cache.set(10, scores(1));
+    cache.set(20, scores(2));
+    expect(cache.size).toBe(2);
+    cache.set(30, scores(3));
+    expect(cache.size).toBe(2);
+    expect(cache.get(10)).toBeUndefined();
+    expect([cache.get(20)?.[0], cache.get(30)?.[0]]).toEqual([2, 3]);
+    // Asking for 20 does not keep it longer: it is still the oldest.
+    cache.set(40, scores(4));
+    expect([cache.get(20), cache.get(30)?.[0], cache.get(40)?.[0]]).toEqual([undefined, 3, 4]);
   });
 });
 

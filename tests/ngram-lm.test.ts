@@ -10,6 +10,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { prefixBeamSearch } from '../engine/asr/ctc.js';
+import { TokenScoreCache, type LmFusion } from '../engine/asr/lm-fusion.js';
 import { NgramLm } from '../engine/asr/ngram-lm.js';
 import { PROJECT_ROOT } from '../testkit/paths.js';
 
@@ -54,7 +55,7 @@ describe('NgramLm', () => {
   it('scores every next token of a context at once as it scores each alone', () => {
     const tokens = ['a', 'b', '</s>', 'q'];
     for (const context of [[], ['<s>'], ['a'], ['b', 'b', 'a'], ['z']]) {
-      expect([...lm.logProbsAfter(context, tokens)], context.join(' ')).toEqual(tokens.map((t) => lm.logProb(context, t)));
+      expect([...lm.logProbsAfter(lm.idsOf(context), lm.idsOf(tokens))], context.join(' ')).toEqual(tokens.map((t) => lm.logProb(context, t)));
     }
   });
 
@@ -88,6 +89,12 @@ describe('NgramLm', () => {
     }
     // It knows English: "the" is far likelier than "thq".
     expect(demo.logProb(['▁', 't', 'h'], 'e')).toBeGreaterThan(demo.logProb(['▁', 't', 'h'], 'q') + 5);
+    // Scoring all next tokens at once (children read per history) matches token by token to the bit,
+    // in contexts seen to every depth, seen only in part, and with a symbol the LM lacks.
+    const symbols = ['<blk>', ...tokens];
+    for (const context of [['<s>'], ['▁', 't', 'h', 'e', '▁'], ['h', 'e', '▁', 'q', 'x'], ['t', '<blk>', 'h', 'e'], ['<s>', 'z', 'z']]) {
+      expect([...demo.logProbsAfter(demo.idsOf(context), demo.idsOf(symbols))], context.join(' ')).toEqual(symbols.map((t) => demo.logProb(context, t)));
+    }
   });
 });
 
@@ -131,5 +138,32 @@ ngram 2=3
 
   it('a zero LM weight changes nothing', () => {
     expect(prefixBeamSearch(logProbs, 0, 3, 3, 0, 4, { symbols, tokens: { lm, weight: 0, tokenBonus: 0 } }).tokenIds).toEqual([1, 2]);
+  });
+});
+
+describe('token-LM scores kept across searches', () => {
+  // The demo model's tokens and LM (order 6), on made-up peaky log-probabilities.
+  const symbols = ['<blk>', '\u2581', ...'abcdefghijklmnopqrstuvwxyz', "'"];
+  const lm = NgramLm.load(path.join(PROJECT_ROOT, 'models/demo-en-ctc/lm.arpa.gz'));
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const utterance = (numFrames: number): Float32Array => {
+    const rows = Array.from({ length: numFrames }, () => {
+      const logits = symbols.map(() => 6 * random() ** 3);
+      const norm = Math.log(logits.reduce((sum, l) => sum + Math.exp(l), 0));
+      return logits.map((l) => l - norm);
+    });
+    return Float32Array.from(rows.flat());
+  };
+  const utterances = [40, 60, 40, 80].map(utterance);
+  const decode = (logProbs: Float32Array, scoreCache?: TokenScoreCache) => {
+    const fusion: LmFusion = { symbols, tokens: { lm, weight: 0.8, tokenBonus: 1.5, scoreCache } };
+    return prefixBeamSearch(logProbs, 0, logProbs.length / symbols.length, symbols.length, 0, 8, fusion).tokenIds;
+  };
+
+  it('decode as a cache per search does, also once it forgets', () => {
+    const shared = new TokenScoreCache(50);
+    for (const u of [...utterances, ...utterances]) expect(decode(u, shared)).toEqual(decode(u));
+    expect(shared.size).toBe(50);
   });
 });

@@ -8,7 +8,7 @@
 import type { ModelFeeds, ModelOutputs } from '../onnx-runtime.js';
 import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
-import { lexiconOf, type LmFusion } from './lm-fusion.js';
+import { lexiconOf, TokenScoreCache, type LmFusion } from './lm-fusion.js';
 import { NgramLm } from './ngram-lm.js';
 import { parseTokens, type TokenTable } from './tokens.js';
 
@@ -132,7 +132,7 @@ function lmFusion(spec: LmSpec, tokens: TokenTable): LmFusion {
   const wordLm = spec.wordLmPath ? NgramLm.load(spec.wordLmPath) : undefined;
   return {
     symbols: tokens.symbols,
-    tokens: spec.lmPath ? { lm: NgramLm.load(spec.lmPath), weight: spec.lmWeight, tokenBonus: spec.lmTokenBonus } : undefined,
+    tokens: spec.lmPath ? { lm: NgramLm.load(spec.lmPath), weight: spec.lmWeight, tokenBonus: spec.lmTokenBonus, scoreCache: new TokenScoreCache() } : undefined,
     words: wordLm && { lm: wordLm, lexicon: lexiconOf(wordLm), weight: spec.wordLmWeight, wordBonus: spec.wordBonus, oovPenalty: spec.oovPenalty },
   };
 }

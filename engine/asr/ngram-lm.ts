@@ -14,16 +14,21 @@ const LN_10 = Math.log(10);
 const UNKNOWN_TOKEN_LOG_PROB = -10 * LN_10;
 
 /**
- * Stored as a trie with numeric keys: entry e's child for token t is
- * children.get(e * vocab + t), and entries 0..vocab-1 are the unigrams, so an
- * LM of a few hundred thousand n-grams takes a few MB instead of the ~100 MB
- * that string-keyed maps of objects took.
+ * Stored as a trie in typed arrays: entries 0..vocab-1 are the unigrams (a
+ * symbol's id is its entry), and entry e's children are slots
+ * childStart[e]..childStart[e + 1] - 1 of childTokens (sorted, for binary
+ * search) and childEntries. That is 12 bytes an n-gram and no hashing: a
+ * Map keyed by e * vocab + token took ~40 bytes an n-gram, and with a word
+ * LM's vocabulary its keys outgrew small integers, so each lookup hashed a
+ * heap number (most of the search's time went to such lookups).
  */
 export class NgramLm {
   private constructor(
     readonly order: number,
     private readonly symbolIds: Map<string, number>,
-    private readonly children: Map<number, number>,
+    private readonly childStart: Int32Array,
+    private readonly childTokens: Int32Array,
+    private readonly childEntries: Int32Array,
     /** Natural logs, by entry. */
     private readonly logProbs: Float32Array,
     /** Natural logs, by entry; 0 where the file gives none. */
@@ -59,7 +64,7 @@ export class NgramLm {
       push(fields, 1);
     };
     const addEntry = (fields: string[], lineNo: number): void => {
-      const e = walk(symbolIds, children, fields.slice(1, section));
+      const e = walkWhileParsing(symbolIds, children, fields.slice(1, section));
       if (e < 0) throw new Error(`ARPA line ${lineNo}: its ${section - 1}-gram prefix is not in the file`);
       const id = symbolIds.get(fields[section]);
       if (id === undefined) throw new Error(`ARPA line ${lineNo}: token "${fields[section]}" is not among the 1-grams`);
@@ -94,7 +99,8 @@ export class NgramLm {
     }
     const order = declared.length - 1;
     if (order < 1) throw new Error('no "\\data\\" section with ngram counts: not an ARPA file');
-    return new NgramLm(order, symbolIds, children, Float32Array.from(logProbs), Float32Array.from(logBackoffs));
+    const { childStart, childTokens, childEntries } = childLists(children, symbolIds.size, logProbs.length);
+    return new NgramLm(order, symbolIds, childStart, childTokens, childEntries, Float32Array.from(logProbs), Float32Array.from(logBackoffs));
   }
 
   /** Its 1-grams' symbols. */
@@ -102,52 +108,112 @@ export class NgramLm {
     return [...this.symbolIds.keys()];
   }
 
+  /** The id of each symbol, -1 for one the model has never seen: what logProbsAfter takes. */
+  idsOf(symbols: readonly string[]): Int32Array {
+    // A plain loop: Int32Array.from with a mapping function was several times slower.
+    const ids = new Int32Array(symbols.length);
+    for (let i = 0; i < symbols.length; i++) ids[i] = this.symbolIds.get(symbols[i]) ?? -1;
+    return ids;
+  }
+
   /**
    * Natural-log P(token | context); the context's oldest tokens beyond
    * order - 1 are ignored. Unseen n-grams back off to shorter contexts.
    */
   logProb(context: readonly string[], token: string): number {
-    return this.scoreAfter(this.histories(context), token);
-  }
-
-  /**
-   * logProb(context, t) for each of `tokens`, walking the context once: what
-   * a beam search asks of every new prefix (the walks were most of its time).
-   */
-  logProbsAfter(context: readonly string[], tokens: readonly string[]): Float64Array {
-    const histories = this.histories(context);
-    return Float64Array.from(tokens, (token) => this.scoreAfter(histories, token));
-  }
-
-  /** The entries of the context's last k tokens, longest first (k = order - 1 .. 1); -1 where unseen. */
-  private histories(context: readonly string[]): number[] {
-    const longest = Math.min(this.order - 1, context.length);
-    const out: number[] = [];
-    for (let k = longest; k > 0; k--) out.push(walk(this.symbolIds, this.children, context, context.length - k));
-    return out;
-  }
-
-  private scoreAfter(histories: readonly number[], token: string): number {
-    const id = this.symbolIds.get(token);
+    const histories = this.histories(this.idsOf(context));
+    const id = this.symbolIds.get(token) ?? -1;
     let backoff = 0;
     for (const history of histories) {
       if (history < 0) continue; // an unseen history backs off for free
-      const hit = id === undefined ? undefined : this.children.get(history * this.symbolIds.size + id);
-      if (hit !== undefined) return backoff + this.logProbs[hit];
+      const hit = id < 0 ? -1 : this.child(history, id);
+      if (hit >= 0) return backoff + this.logProbs[hit];
       backoff += this.logBackoffs[history];
     }
-    return backoff + (id === undefined ? UNKNOWN_TOKEN_LOG_PROB : this.logProbs[id]);
+    return backoff + (id < 0 ? UNKNOWN_TOKEN_LOG_PROB : this.logProbs[id]);
+  }
+
+  /**
+   * logProb(context, t) for each of `tokenIds` (idsOf's; the context's too),
+   * exactly: what a beam search asks of every new prefix. Instead of looking
+   * each token up in each history, it reads each history's children once,
+   * longest history first, and a token takes the first score it meets.
+   */
+  logProbsAfter(contextIds: ArrayLike<number>, tokenIds: Int32Array): Float64Array {
+    const vocab = this.symbolIds.size;
+    const byId = new Float64Array(vocab);
+    const scored = new Uint8Array(vocab);
+    let backoff = 0;
+    for (const history of this.histories(contextIds)) {
+      if (history < 0) continue;
+      for (let c = this.childStart[history]; c < this.childStart[history + 1]; c++) {
+        const id = this.childTokens[c];
+        if (scored[id]) continue;
+        scored[id] = 1;
+        byId[id] = backoff + this.logProbs[this.childEntries[c]];
+      }
+      backoff += this.logBackoffs[history];
+    }
+    const out = new Float64Array(tokenIds.length);
+    for (let i = 0; i < tokenIds.length; i++) {
+      const id = tokenIds[i];
+      out[i] = id < 0 ? backoff + UNKNOWN_TOKEN_LOG_PROB : scored[id] ? byId[id] : backoff + this.logProbs[id];
+    }
+    return out;
+  }
+
+  /** The entries of the context's last k tokens, longest first (k = order - 1 .. 1); -1 where unseen. */
+  private histories(contextIds: ArrayLike<number>): number[] {
+    const longest = Math.min(this.order - 1, contextIds.length);
+    const out: number[] = [];
+    for (let k = longest; k > 0; k--) {
+      let e = contextIds[contextIds.length - k];
+      for (let i = contextIds.length - k + 1; i < contextIds.length && e >= 0; i++) e = contextIds[i] < 0 ? -1 : this.child(e, contextIds[i]);
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** Entry e's child for token `id`, or -1 (binary search of its sorted children). */
+  private child(e: number, id: number): number {
+    let lo = this.childStart[e];
+    let hi = this.childStart[e + 1] - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const t = this.childTokens[mid];
+      if (t === id) return this.childEntries[mid];
+      if (t < id) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
   }
 }
 
-/** The trie entry of the n-gram `symbols[from..]` (oldest first), or -1 if it is not in the model. */
-function walk(symbolIds: Map<string, number>, children: Map<number, number>, symbols: readonly string[], from = 0): number {
+/** While parsing: the trie entry of the n-gram `symbols` (oldest first), or -1 if it is not in the file so far. */
+function walkWhileParsing(symbolIds: Map<string, number>, children: Map<number, number>, symbols: readonly string[]): number {
   let e = -1;
-  for (let i = from; i < symbols.length; i++) {
-    const id = symbolIds.get(symbols[i]);
+  for (const symbol of symbols) {
+    const id = symbolIds.get(symbol);
     if (id === undefined) return -1;
     e = e < 0 ? id : (children.get(e * symbolIds.size + id) ?? -1);
     if (e < 0) return -1;
   }
   return e;
+}
+
+/** The parsed children (keyed e * vocab + token) as NgramLm's sorted child lists. */
+function childLists(children: Map<number, number>, vocab: number, numEntries: number) {
+  // Sorted keys group each entry's children together, in token order.
+  const keys = Float64Array.from(children.keys()).sort();
+  const childStart = new Int32Array(numEntries + 1);
+  const childTokens = new Int32Array(keys.length);
+  const childEntries = new Int32Array(keys.length);
+  keys.forEach((key, c) => {
+    const parent = Math.floor(key / vocab);
+    childStart[parent + 1]++;
+    childTokens[c] = key - parent * vocab;
+    childEntries[c] = children.get(key)!;
+  });
+  for (let e = 0; e < numEntries; e++) childStart[e + 1] += childStart[e];
+  return { childStart, childTokens, childEntries };
 }
