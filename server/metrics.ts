@@ -13,6 +13,13 @@ export class Metrics {
   readonly registry = new client.Registry();
   readonly liveSessions = new client.Gauge({ name: 'lt_live_sessions', help: 'Open WebSocket sessions', registers: [this.registry] });
   readonly sessionsTotal = new client.Counter({ name: 'lt_sessions_total', help: 'Sessions opened', registers: [this.registry] });
+  /** Which front door the work came through; the other metrics count all of them together. */
+  readonly apiRequests = new client.Counter({
+    name: 'lt_api_requests_total',
+    help: 'Sessions and file transcriptions started, by API: listen (native), deepgram (Deepgram-compatible live), openai (OpenAI-compatible files)',
+    labelNames: ['api'],
+    registers: [this.registry],
+  });
   readonly audioSeconds = new client.Counter({ name: 'lt_audio_seconds_received_total', help: 'Seconds of audio received (per transcript channel)', registers: [this.registry] });
   readonly vadBatchSize = new client.Histogram({ name: 'lt_vad_batch_size', help: 'Streams per VAD model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly diarizationBatchSize = new client.Histogram({ name: 'lt_diarization_batch_size', help: 'Windows per diarization model call', buckets: BATCH_BUCKETS, registers: [this.registry] });

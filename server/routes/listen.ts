@@ -8,19 +8,19 @@
  * new sessions and finishes the live ones, for a graceful shutdown.
  */
 import uWS from 'uWebSockets.js';
-import type { Engine } from '../../engine/index.js';
 import { decodeClientMessage, encodeServerMessage } from '../../protocol/frames.js';
 import type { ErrorCode, ServerMessage, SessionConfig, WireFormat } from '../../protocol/messages.js';
 import { ProtocolError } from '../../protocol/protocol-error.js';
 import { configFromQuery, resumeFromQuery, wireFormatFromQuery } from '../../protocol/query.js';
 import { DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../../protocol/session-config.js';
 import { bearerCredential, type Authenticator } from '../auth.js';
+import type { Admission } from '../admission.js';
 import { SendGuard } from '../backpressure.js';
 import type { ServerConfig } from '../config.js';
-import { LimitMetrics, OriginAllowList, SessionCaps } from '../limits.js';
 import type { Metrics } from '../metrics.js';
+import type { ServedModels } from '../models.js';
 import { ResumeError, ResumeRegistry, type ResumableStream } from '../resume.js';
-import { Session, type SessionDeps, type SessionIo } from '../session.js';
+import { Session, sessionDeps, type SessionIo } from '../session.js';
 
 /** The close message uWebSockets.js gives when it drops a client for a frame over maxPayloadLength. */
 const UWS_TOO_BIG = 'Received too big message';
@@ -49,21 +49,14 @@ export interface ListenRoute {
   drain(): Promise<void>;
 }
 
-export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, engine: Engine, auth: Authenticator, metrics: Metrics): ListenRoute {
-  const sessionDeps: SessionDeps = {
-    engine,
-    metrics,
-    limits: { max_message_bytes: cfg.maxMessageBytes, max_session_ms: cfg.maxSessionMs, idle_timeout_ms: cfg.idleTimeoutMs },
-    maxAudioRate: cfg.maxAudioRate,
-    audioBurstMs: cfg.audioBurstMs,
-  };
+export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, models: ServedModels, auth: Authenticator, metrics: Metrics, admission: Admission): ListenRoute {
+  const deps = sessionDeps(cfg, models, metrics);
   const sessions = new Set<Session>();
   // A session leaves `sessions` when it is let go: at once, or after its grace period when dropped.
   const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => sessions.delete(s));
   let draining = false;
-  const origins = new OriginAllowList(cfg.allowedOrigins);
-  const caps = new SessionCaps(cfg.maxSessions, cfg.maxSessionsPerOwner);
-  const limitMetrics = new LimitMetrics(metrics.registry);
+  // Shared with the other front doors (admission.ts).
+  const { origins, caps, limitMetrics } = admission;
   const backpressure = { softLimitBytes: cfg.sendSoftLimitBytes, hardLimitBytes: cfg.sendHardLimitBytes, slowConsumerMs: cfg.slowConsumerMs };
 
   /** Sends unless the client lags (backpressure.ts): its partials are then skipped, and a client stuck too long is cut off. */
@@ -113,6 +106,7 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       try {
         format = wireFormatFromQuery(query);
         config = resolveSessionConfig(configFromQuery(query), DEFAULT_SESSION_CONFIG);
+        models.pick(config.model, config.language);
         resumeFrom = resumeFromQuery(query);
       } catch (err) {
         return refuseUpgrade(res, '400 Bad Request', 'bad_config', err instanceof Error ? err.message : String(err));
@@ -153,7 +147,8 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         return;
       }
       metrics.sessionsTotal.inc();
-      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out));
+      metrics.apiRequests.inc({ api: 'listen' });
+      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, deps, out));
       data.session = data.stream.session;
       sessions.add(data.session);
     },
