@@ -2,7 +2,9 @@
  * The server, composed: the models it serves, one engine each, shared by
  * every session (models.ts, engine/), the metrics, authentication, the
  * admission limits every front door shares (admission.ts) and the transcript
- * store, and the routes — `/v1/listen` (routes/listen.ts), `GET /v1/models`, `/healthz` `/readyz` `/metrics` (routes/health.ts),
+ * store, and the routes — `/v1/listen` (routes/listen.ts), the
+ * Deepgram-compatible `/deepgram/v1/listen` (deepgram/route.ts),
+ * `GET /v1/models`, `/healthz` `/readyz` `/metrics` (routes/health.ts),
  * `/v1/tokens`, `/v1/transcripts`, the live page — on one uWebSockets.js
  * app. Graceful shutdown: stop accepting, finish every session,
  * then release the models and the store.
@@ -11,6 +13,7 @@ import uWS from 'uWebSockets.js';
 import { Admission } from './admission.js';
 import { bearerCredential, createAuthenticator } from './auth.js';
 import type { ServerConfig } from './config.js';
+import { registerDeepgramRoute } from './deepgram/route.js';
 import { Metrics } from './metrics.js';
 import { ServedModels } from './models.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -46,6 +49,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const app = uWS.App();
   const admission = new Admission(cfg, metrics, auth);
   const listen = registerListenRoute(app, cfg, models, auth, metrics, admission);
+  const deepgram = registerDeepgramRoute(app, cfg, models, admission, metrics);
   registerModelsRoute(app, models, auth);
   registerHealthRoutes(app, metrics, () => listen.draining);
   registerTokenRoute(app, auth);
@@ -71,7 +75,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     shutdown() {
       stopping ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
-        await listen.drain();
+        await Promise.all([listen.drain(), deepgram.drain()]);
         await models.close();
         // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
         (app as uWS.TemplatedApp & { close(): void }).close();

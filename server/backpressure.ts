@@ -6,6 +6,7 @@
  * longer than `slowConsumerMs` the client is cut off, so a client that stops
  * reading cannot make server memory grow without bound.
  */
+import type { WebSocket } from 'uWebSockets.js';
 import type { ServerMessage } from '../protocol/messages.js';
 
 export interface BackpressurePolicy {
@@ -30,4 +31,19 @@ export class SendGuard {
     }
     return type === 'partial' && bufferedBytes > this.policy.softLimitBytes ? 'skip' : 'send';
   }
+}
+
+export type Delivery = 'sent' | 'skipped' | 'cut';
+
+/**
+ * Sends one message to `ws` under `guard` (as /v1/listen does): a partial may
+ * be skipped; 'cut' when the client must be cut off (stuck over the hard
+ * limit, or uWS dropped the message over its own limit, so it was lost).
+ */
+export function sendGuarded(ws: WebSocket<unknown>, guard: SendGuard, kind: ServerMessage['type'], payload: string | Uint8Array): Delivery {
+  const decision = guard.decide(kind, ws.getBufferedAmount(), performance.now());
+  if (decision === 'skip') return 'skipped';
+  // 2: over uWS maxBackpressure, the message was dropped.
+  if (decision === 'send' && ws.send(payload, typeof payload !== 'string') !== 2) return 'sent';
+  return 'cut';
 }
