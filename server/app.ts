@@ -3,10 +3,11 @@
  * every session (models.ts, engine/), the metrics, authentication, the
  * admission limits every front door shares (admission.ts) and the transcript
  * store, and the routes — `/v1/listen` (routes/listen.ts), the
- * Deepgram-compatible `/deepgram/v1/listen` (deepgram/route.ts),
+ * Deepgram-compatible `/deepgram/v1/listen` (deepgram/route.ts), the
+ * OpenAI-compatible `POST /v1/audio/transcriptions` (openai/route.ts),
  * `GET /v1/models`, `/healthz` `/readyz` `/metrics` (routes/health.ts),
  * `/v1/tokens`, `/v1/transcripts`, the live page — on one uWebSockets.js
- * app. Graceful shutdown: stop accepting, finish every session,
+ * app. Graceful shutdown: stop accepting, finish every session and file,
  * then release the models and the store.
  */
 import uWS from 'uWebSockets.js';
@@ -16,6 +17,7 @@ import type { ServerConfig } from './config.js';
 import { registerDeepgramRoute } from './deepgram/route.js';
 import { Metrics } from './metrics.js';
 import { ServedModels } from './models.js';
+import { registerTranscriptionRoute } from './openai/route.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerListenRoute } from './routes/listen.js';
 import { registerModelsRoute } from './routes/models.js';
@@ -50,6 +52,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const admission = new Admission(cfg, metrics, auth);
   const listen = registerListenRoute(app, cfg, models, auth, metrics, admission);
   const deepgram = registerDeepgramRoute(app, cfg, models, admission, metrics);
+  const transcriptions = registerTranscriptionRoute(app, cfg, models, admission, metrics);
   registerModelsRoute(app, models, auth);
   registerHealthRoutes(app, metrics, () => listen.draining);
   registerTokenRoute(app, auth);
@@ -75,7 +78,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     shutdown() {
       stopping ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
-        await Promise.all([listen.drain(), deepgram.drain()]);
+        await Promise.all([listen.drain(), deepgram.drain(), transcriptions.drain()]);
         await models.close();
         // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
         (app as uWS.TemplatedApp & { close(): void }).close();
