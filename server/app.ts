@@ -38,12 +38,16 @@ export interface RunningServer {
 
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
   const metrics = new Metrics();
-  const models = await ServedModels.load(cfg, {
+  const models = await ServedModels.load(
+    cfg,
+    (name) => ({
+      log,
+      vadStats: metrics.vadStats,
+      schedulerStats: metrics.schedulerStatsFor(name),
+      onDiarizationStep: (windows) => metrics.diarizationBatchSize.observe(windows),
+    }),
     log,
-    vadStats: metrics.vadStats,
-    schedulerStats: metrics.schedulerStats,
-    onDiarizationStep: (windows) => metrics.diarizationBatchSize.observe(windows),
-  });
+  );
   const auth = createAuthenticator(cfg, log);
   // Opened on the first transcript request, so a server that only streams writes no file.
   const store = new LazyTranscriptStore(() => new SqliteTranscriptStore(cfg.dataDir));

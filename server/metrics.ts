@@ -31,6 +31,7 @@ export class Metrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
     registers: [this.registry],
   });
+  readonly modelSegments = new client.Counter({ name: 'lt_model_segments_decoded_total', help: 'Segments (partials and finals) decoded, by served model', labelNames: ['model'], registers: [this.registry] });
   readonly finalLatency = new client.Histogram({ name: 'lt_final_latency_seconds', help: 'From the last speech audio received to its final sent', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
   readonly firstPartialLatency = new client.Histogram({ name: 'lt_first_partial_latency_seconds', help: 'From speech start detected to the first partial sent', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
   readonly finalsAhead = new client.Counter({
@@ -54,6 +55,17 @@ export class Metrics {
     onPartialDropped: () => this.partialsDropped.inc(),
     onFinalAhead: (outcome) => this.finalsAhead.inc({ outcome }),
   };
+
+  /** The scheduler stats of one served model (models.ts): as schedulerStats, and its segments counted under its name. */
+  schedulerStatsFor(model: string): SchedulerStats {
+    return {
+      ...this.schedulerStats,
+      onBatch: (...batch: Parameters<SchedulerStats['onBatch']>) => {
+        this.schedulerStats.onBatch(...batch);
+        this.modelSegments.inc({ model }, batch[0]);
+      },
+    };
+  }
 
   readonly vadStats: VadStats = {
     onBatch: (size, seconds) => {

@@ -9,6 +9,7 @@
  */
 import { createEngine, SAMPLE_RATE_HZ, type Engine, type EngineConfig, type EngineHooks } from '../engine/index.js';
 import { findRegistryModel } from '../engine/models/registry.js';
+import { resolveModel } from '../engine/models/resolve.js';
 import { ProtocolError, show } from '../protocol/protocol-error.js';
 
 export interface ServedModel {
@@ -48,18 +49,18 @@ function primaryLanguage(tag: string): string {
 export class ServedModels {
   private constructor(private readonly byName: Map<string, ServedModel>) {}
 
-  /** Loads every model of `config.model`'s list, one engine each (in turn: loading is CPU-bound). */
-  static async load(config: EngineConfig, hooks: EngineHooks): Promise<ServedModels> {
-    const log = hooks.log ?? (() => {});
+  /**
+   * Loads every model of `config.model`'s list, one engine each (in turn:
+   * loading is CPU-bound); `hooksFor` gives each model's engine its observers.
+   */
+  static async load(config: EngineConfig, hooksFor: (name: string) => EngineHooks, log: (line: string) => void): Promise<ServedModels> {
     const byName = new Map<string, ServedModel>();
     try {
       for (const { name: given, spec } of parseModelList(config.model)) {
-        const engine = await createEngine({ ...config, model: spec }, hooks);
-        const name = given ?? engine.modelName;
-        if (byName.has(name)) {
-          await engine.close();
-          throw new Error(`config model: two models are named "${name}"; name them apart: NAME=${spec}`);
-        }
+        // The name first, so the engine's hooks can carry it; the engine resolves the spec again, the same way.
+        const name = given ?? resolveModel(spec || undefined, { log: () => {} }).name;
+        if (byName.has(name)) throw new Error(`config model: two models are named "${name}"; name them apart: NAME=${spec}`);
+        const engine = await createEngine({ ...config, model: spec }, hooksFor(name));
         // Registry entries say their language; every other model the engine runs is an English CTC export (the demo model too).
         const language = findRegistryModel(engine.modelName)?.language;
         if (!language) log(`model ${name}: language not recorded for a folder, assuming en`);
