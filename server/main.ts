@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   console.log('config', JSON.stringify(printableConfig(cfg)));
   const server = await startServer(cfg);
   console.log(`listening on ws://${cfg.host}:${server.port}/v1/listen (health: http://${cfg.host}:${server.port}/healthz)`);
+  console.log(`Deepgram clients: baseUrl ws://${cfg.host}:${server.port}/deepgram; OpenAI clients: baseURL http://${cfg.host}:${server.port}/v1`);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

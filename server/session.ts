@@ -12,17 +12,31 @@ import { randomUUID } from 'node:crypto';
 import { AudioDecodeError, samplesToMs, type Engine, type StreamEvent, type TranscriptionStream } from '../engine/index.js';
 import type { ClientMessage, ErrorCode, Limits, ServerMessage, SessionConfig } from '../protocol/messages.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
+import type { ServerConfig } from './config.js';
 import { AudioRateLimiter } from './limits.js';
 import type { Metrics } from './metrics.js';
+import type { ServedModels } from './models.js';
 import { eventToMessage } from './wire-events.js';
 
 export interface SessionDeps {
-  engine: Engine;
+  /** The session's config picks its model (and engine) among these. */
+  models: ServedModels;
   metrics: Metrics;
   limits: Limits;
   /** Sustained audio per session in multiples of real time (0 = no limit), after a burst of audioBurstMs (limits.ts). */
   maxAudioRate: number;
   audioBurstMs: number;
+}
+
+/** The dependencies of every session of a server, whichever front door opened it. */
+export function sessionDeps(cfg: ServerConfig, models: ServedModels, metrics: Metrics): SessionDeps {
+  return {
+    models,
+    metrics,
+    limits: { max_message_bytes: cfg.maxMessageBytes, max_session_ms: cfg.maxSessionMs, idle_timeout_ms: cfg.idleTimeoutMs },
+    maxAudioRate: cfg.maxAudioRate,
+    audioBurstMs: cfg.audioBurstMs,
+  };
 }
 
 export interface SessionIo {
@@ -161,10 +175,11 @@ export class Session {
   }
 
   private async start(config: SessionConfig): Promise<void> {
-    if (config.diarize && !this.deps.engine.canDiarize) {
+    const engine = this.pickEngine(config);
+    if (config.diarize && !engine.canDiarize) {
       throw new SessionError('bad_config', 'diarize=true, but this server has no diarization model: start it with --diarization-model PATH (pyannote segmentation-3.0 ONNX)', true);
     }
-    this.stream = await this.deps.engine.openStream(
+    this.stream = await engine.openStream(
       {
         encoding: config.encoding,
         sampleRateHz: config.sample_rate,
@@ -180,12 +195,21 @@ export class Session {
     this.send({
       type: 'ready',
       session_id: this.id,
-      model: this.deps.engine.modelName,
+      model: engine.modelName,
       protocol_version: PROTOCOL_VERSION,
       config,
       limits: this.deps.limits,
       resume_token: '',
     });
+  }
+
+  /** The engine of the model `config` names (a `config` message may name one the URL did not). */
+  private pickEngine(config: SessionConfig): Engine {
+    try {
+      return this.deps.models.pick(config.model, config.language).engine;
+    } catch (err) {
+      throw new SessionError('bad_config', err instanceof Error ? err.message : String(err), true);
+    }
   }
 
   private onEvent(event: StreamEvent): void {

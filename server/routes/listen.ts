@@ -5,39 +5,32 @@
  * resumes a dropped one, resume.ts); `message` decodes client frames into
  * it; `close` lets it go or holds it for its client to resume. A session
  * counts against the caps from its start until it is let go, dropped and
- * held included. Outgoing messages pass the slow-consumer guard
- * (backpressure.ts). Every KEY_CHECK_INTERVAL_MS, sessions whose API key
- * (or the key their token was minted with) was revoked or expired are
- * closed with `unauthorized`, after their finals. `drain()` refuses new
- * sessions and finishes the live ones, for a graceful shutdown.
+ * held included; the checks and the caps are those every front door shares
+ * (admission.ts). Outgoing messages pass the slow-consumer guard
+ * (backpressure.ts). A session whose API key (or the key its token was
+ * minted with) was revoked or expired is closed with `unauthorized`, after
+ * its finals (admission.ts checks). `drain()` refuses new sessions and
+ * finishes the live ones, for a graceful shutdown.
  */
 import uWS from 'uWebSockets.js';
-import type { Engine } from '../../engine/index.js';
 import { decodeClientMessage, encodeServerMessage } from '../../protocol/frames.js';
 import type { ErrorCode, ServerMessage, SessionConfig, WireFormat } from '../../protocol/messages.js';
 import { ProtocolError } from '../../protocol/protocol-error.js';
 import { configFromQuery, resumeFromQuery, wireFormatFromQuery } from '../../protocol/query.js';
 import { DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../../protocol/session-config.js';
-import { bearerCredential, type Authenticator } from '../auth.js';
-import { SendGuard } from '../backpressure.js';
+import type { Admission, Identity, Place } from '../admission.js';
+import { bearerCredential } from '../auth.js';
+import { SendGuard, sendGuarded } from '../backpressure.js';
 import type { ServerConfig } from '../config.js';
-import { LimitMetrics, OriginAllowList, ownerSessionCap, SessionCaps } from '../limits.js';
 import type { Metrics } from '../metrics.js';
+import type { ServedModels } from '../models.js';
 import { ResumeError, ResumeRegistry, type ResumableStream } from '../resume.js';
-import { Session, SessionError, type SessionDeps, type SessionIo } from '../session.js';
+import { Session, sessionDeps, type SessionIo } from '../session.js';
 
 /** The close message uWebSockets.js gives when it drops a client for a frame over maxPayloadLength. */
 const UWS_TOO_BIG = 'Received too big message';
-/** How often live sessions' keys are checked: a revoked key's sessions end within this (plus their finals). */
-export const KEY_CHECK_INTERVAL_MS = 1000;
 
-/** Whose a session is: the owner it counts against, and the API key that lets it go on (auth.ts AuthResult). */
-interface SessionOwner {
-  owner: string;
-  keyId: string | null;
-}
-
-interface SocketData {
+interface SocketData extends Identity {
   config: SessionConfig;
   format: WireFormat;
   session: Session | null;
@@ -45,9 +38,6 @@ interface SocketData {
   closed: boolean;
   /** The close handler ran: the socket must not be touched any more. */
   gone: boolean;
-  owner: string;
-  /** The API key that lets the session go on (auth.ts AuthResult). */
-  keyId: string | null;
   guard: SendGuard;
   /** The session's outgoing side and this socket's place in it (resume.ts). */
   stream: ResumableStream | null;
@@ -59,55 +49,29 @@ interface SocketData {
 export interface ListenRoute {
   /** True once `drain` was called: new sessions are refused. */
   readonly draining: boolean;
+  /** Sessions whose socket dropped, held for their client to resume. */
+  readonly droppedSessions: number;
   /** Refuse new sessions, finish the live ones (finals sent) within the shutdown grace. */
   drain(): Promise<void>;
 }
 
-export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, engine: Engine, auth: Authenticator, metrics: Metrics): ListenRoute {
-  const sessionDeps: SessionDeps = {
-    engine,
-    metrics,
-    limits: { max_message_bytes: cfg.maxMessageBytes, max_session_ms: cfg.maxSessionMs, idle_timeout_ms: cfg.idleTimeoutMs },
-    maxAudioRate: cfg.maxAudioRate,
-    audioBurstMs: cfg.audioBurstMs,
-  };
-  const caps = new SessionCaps(cfg.maxSessions, ownerSessionCap(cfg.maxSessions, cfg.maxSessionsPerOwner, auth.enabled), cfg.maxAudioRate > 0 ? cfg.audioBurstMs : null);
-  const sessions = new Map<Session, SessionOwner>();
+export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, models: ServedModels, metrics: Metrics, admission: Admission): ListenRoute {
+  const deps = sessionDeps(cfg, models, metrics);
+  // Each session's place in the caps, held from its start until it is let go.
+  const sessions = new Map<Session, Place>();
   // A session leaves `sessions` and the caps when it is let go: at once, or after its grace period when dropped.
   const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => {
-    const who = sessions.get(s);
-    if (!who) return;
+    const place = sessions.get(s);
+    if (!place) return;
     sessions.delete(s);
-    caps.remove(who.owner);
+    admission.release(place);
   });
   let draining = false;
-  const origins = new OriginAllowList(cfg.allowedOrigins);
-  const limitMetrics = new LimitMetrics(metrics.registry, () => resume.droppedCount);
-  const keyCheck = setInterval(() => {
-    for (const [session, who] of sessions) {
-      if (who.keyId === null || auth.keyIsValid(who.keyId)) continue;
-      void session.close('unauthorized', 1008, new SessionError('unauthorized', `the API key ${who.keyId} this session was opened with was revoked or has expired`, true));
-    }
-  }, KEY_CHECK_INTERVAL_MS).unref();
   const backpressure = { softLimitBytes: cfg.sendSoftLimitBytes, hardLimitBytes: cfg.sendHardLimitBytes, slowConsumerMs: cfg.slowConsumerMs };
 
   /** Sends unless the client lags (backpressure.ts): its partials are then skipped, and a client stuck too long is cut off. */
   const deliver = (ws: uWS.WebSocket<SocketData>, msg: ServerMessage): void => {
-    const data = ws.getUserData();
-    if (data.closed) return;
-    const decision = data.guard.decide(msg.type, ws.getBufferedAmount(), performance.now());
-    if (decision === 'skip') return void limitMetrics.partialsSkipped.inc();
-    if (decision === 'send') {
-      const payload = encodeServerMessage(msg, data.format);
-      // 2: over uWS maxBackpressure, the message was dropped; a lost final must not pass silently.
-      if (ws.send(payload, typeof payload !== 'string') !== 2) return;
-    }
-    limitMetrics.slowConsumers.inc();
-    data.closed = true;
-    // Not from inside the session's own send: the close handler tears the session down.
-    setImmediate(() => {
-      if (!data.gone) ws.end(1008, 'slow_consumer');
-    });
+    sendGuarded(ws, msg.type, () => encodeServerMessage(msg, ws.getUserData().format), admission.limitMetrics);
   };
 
   app.ws<SocketData>('/v1/listen', {
@@ -123,31 +87,22 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
       const origin = req.getHeader('origin');
       const headerCredential = bearerCredential(req.getHeader('authorization'));
       if (draining) return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', 'server is shutting down');
-      if (!origins.allows(origin)) {
-        limitMetrics.refused.inc({ reason: 'origin' });
-        return refuseUpgrade(res, '403 Forbidden', 'unauthorized', `origin ${JSON.stringify(origin)} may not open sessions on this server`);
-      }
-      const who = headerCredential ? auth.check(headerCredential, 'listen') : auth.check(new URLSearchParams(query).get('token'), 'listen', 'query');
-      if (!who.ok) {
-        limitMetrics.refused.inc({ reason: 'unauthorized' });
-        return refuseUpgrade(res, '401 Unauthorized', 'unauthorized', who.message);
-      }
+      const who = headerCredential ? admission.identify(origin, headerCredential, 'listen') : admission.identify(origin, new URLSearchParams(query).get('token'), 'listen', 'query');
+      if (!who.ok) return refuseUpgrade(res, who.status, who.code, who.message);
       let config: SessionConfig;
       let format: WireFormat;
       let resumeFrom: number;
       try {
         format = wireFormatFromQuery(query);
         config = resolveSessionConfig(configFromQuery(query), DEFAULT_SESSION_CONFIG);
+        models.pick(config.model, config.language);
         resumeFrom = resumeFromQuery(query);
       } catch (err) {
         return refuseUpgrade(res, '400 Bad Request', 'bad_config', err instanceof Error ? err.message : String(err));
       }
       // A resumed session is already counted: it was never let go.
-      const full = config.resume_token === '' ? caps.refusal(who.owner, performance.now()) : null;
-      if (full) {
-        limitMetrics.refused.inc({ reason: 'overloaded' });
-        return refuseUpgrade(res, '503 Service Unavailable', 'overloaded', full);
-      }
+      const full = config.resume_token === '' ? admission.room(who.owner) : null;
+      if (full) return refuseUpgrade(res, full.status, full.code, full.message);
       // open() runs inside upgrade(), so the caps cannot be overrun between the check and the count.
       const data: SocketData = { config, format, session: null, closed: false, gone: false, owner: who.owner, keyId: who.keyId, guard: new SendGuard(backpressure), stream: null, io: null, resumeFrom };
       res.upgrade<SocketData>(data, key, protocol, extensions, context);
@@ -170,7 +125,8 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
           data.stream = resume.resume(data.config.resume_token, data.resumeFrom, data.owner, io);
           data.session = data.stream.session;
           // It goes on under the credential it was resumed with.
-          sessions.set(data.session, { owner: data.owner, keyId: data.keyId });
+          const place = sessions.get(data.session);
+          if (place) place.keyId = data.keyId;
         } catch (err) {
           if (!(err instanceof ResumeError)) throw err;
           metrics.errors.inc({ code: 'bad_config' });
@@ -180,10 +136,12 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
         return;
       }
       metrics.sessionsTotal.inc();
-      const ownerBudget = caps.add(data.owner, performance.now());
-      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, sessionDeps, out, ownerBudget));
+      metrics.apiRequests.inc({ api: 'listen' });
+      // Checked each second until let go, dropped and held included: the finals, then a fatal unauthorized error.
+      const place = admission.take(data, (error) => void data.session?.close('unauthorized', 1008, error));
+      data.stream = resume.start(io, data.owner, (out) => new Session(data.config, deps, out, place.ownerBudget));
       data.session = data.stream.session;
-      sessions.set(data.session, { owner: data.owner, keyId: data.keyId });
+      sessions.set(data.session, place);
     },
     message: (ws, message, isBinary) => {
       const data = ws.getUserData();
@@ -224,9 +182,11 @@ export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, en
     get draining() {
       return draining;
     },
+    get droppedSessions() {
+      return resume.droppedCount;
+    },
     async drain() {
       draining = true;
-      clearInterval(keyCheck);
       resume.clear();
       const grace = new Promise<void>((r) => setTimeout(r, cfg.shutdownGraceMs).unref());
       await Promise.race([Promise.all([...sessions.keys()].map((s) => s.close('server_shutdown', 1001))), grace]);

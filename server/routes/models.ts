@@ -1,0 +1,29 @@
+/**
+ * `GET /v1/models`: the models this server serves (models.ts), in the shape
+ * of OpenAI's model list (`{object: "list", data: [{id, object: "model", ...}]}`,
+ * so OpenAI clients can list them) with what a client needs to choose one:
+ * its languages, whether it serves live sessions, the sample rate it hears.
+ * Credentials as for /v1/listen (scope `listen`).
+ */
+import type { TemplatedApp } from 'uWebSockets.js';
+import { bearerCredential, type Authenticator } from '../auth.js';
+import type { ServedModels } from '../models.js';
+
+export function registerModelsRoute(app: TemplatedApp, models: ServedModels, auth: Authenticator): void {
+  app.get('/v1/models', (res, req) => {
+    const who = auth.check(bearerCredential(req.getHeader('authorization')), 'listen');
+    // The status goes first: uWS sends 200 once a header is written without one.
+    if (!who.ok) return void res.writeStatus('401 Unauthorized').writeHeader('content-type', 'application/json').end(JSON.stringify({ code: 'unauthorized', message: who.message }));
+    const data = models.all.map((m, i) => ({
+      id: m.name,
+      object: 'model',
+      created: 0,
+      owned_by: 'live-transcribe',
+      languages: m.languages,
+      streaming: m.streaming,
+      sample_rate: m.sampleRateHz,
+      default: i === 0,
+    }));
+    res.writeHeader('content-type', 'application/json').end(JSON.stringify({ object: 'list', data }));
+  });
+}
