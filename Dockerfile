@@ -40,7 +40,9 @@ RUN node node_modules/onnxruntime-node/script/install.js \
 
 # CPU image.
 FROM node:${NODE_VERSION}-bookworm-slim AS cpu
-RUN groupadd --system --gid 10001 transcribe \
+# ffmpeg decodes the OpenAI-compatible route's WAV, FLAC, MP3, M4A uploads (Opus needs none).
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 transcribe \
  && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /var/lib/live-transcribe transcribe
 WORKDIR /app
 COPY --from=build /app /app
@@ -56,7 +58,8 @@ CMD ["node", "--import", "tsx", "server/main.ts"]
 
 # GPU image (the default target): CUDA 12 runtime with cuDNN 9, as onnxruntime-node's CUDA provider needs.
 FROM nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04 AS gpu
-RUN groupadd --system --gid 10001 transcribe \
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 transcribe \
  && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /var/lib/live-transcribe transcribe
 WORKDIR /app
 COPY --from=build-cuda /usr/local/bin/node /usr/local/bin/node
