@@ -5,6 +5,7 @@
  * word pieces into words.
  */
 
+import { CONTEXT_ROOT, type ContextGraph, type ContextState } from './context-graph.js';
 import { LmScorer, type LmFusion, type LmPrefix } from './lm-fusion.js';
 import { WORD_BOUNDARY, type TokenTable } from './tokens.js';
 
@@ -88,7 +89,8 @@ function logAdd(a: number, b: number): number {
  * Scores are log P(prefix, path ends in blank) and log P(prefix, path ends in
  * its last token): `pBlank`/`pNonBlank` after the previous frame (valid while
  * the prefix is in the beam), `nBlank`/`nNonBlank` being summed for this
- * frame (valid when `frame` is this frame).
+ * frame (valid when `frame` is this frame). `context` is its place among the
+ * keyterms, `contextStepNats` what its last token earned or gave back there.
  */
 interface Prefix extends LmPrefix {
   id: number;
@@ -99,13 +101,18 @@ interface Prefix extends LmPrefix {
   nNonBlank: number;
   nTotal: number;
   frame: number;
+  context: ContextState;
+  contextStepNats: number;
 }
 
 /**
  * Prefix beam search, optionally with language models. Keeps up to
  * `beamSize` prefixes within `pruning.scoreWindowNats` of the best; the best
  * one's tokens are timed by `alignTokens`. With `fusion`, each new token adds its LM
- * scores (lm-fusion.ts), and the end of the utterance the LMs' </s>.
+ * scores (lm-fusion.ts), and the end of the utterance the LMs' </s>. With
+ * `keyterms`, each token adds what it earns or gives back in that graph
+ * (context-graph.ts), and a keyterm being spelt pays no OOV penalty; without,
+ * the search is the same, score for score.
  */
 export function prefixBeamSearch(
   logProbs: Float32Array,
@@ -116,6 +123,7 @@ export function prefixBeamSearch(
   beamSize: number,
   fusion?: LmFusion,
   pruning: SearchPruning = DEFAULT_PRUNING,
+  keyterms?: ContextGraph,
 ): CtcHypothesis {
   const minTokenLogProb = -pruning.tokenFloorNats;
   const lmScores = fusion ? new LmScorer(fusion, vocabSize) : undefined;
@@ -134,6 +142,8 @@ export function prefixBeamSearch(
     lexNode: 0,
     history: [],
     wordNext: undefined,
+    context: CONTEXT_ROOT,
+    contextStepNats: 0,
   });
   // A prefix's key among its parent's extensions: parent id and token.
   const keyOf = (parentId: number, tokenId: number) => parentId * vocabSize + tokenId;
@@ -173,11 +183,18 @@ export function prefixBeamSearch(
         if (!child) {
           child = newPrefix(prefix, v);
           lmScores?.initChild(prefix, child);
+          if (keyterms) {
+            const step = keyterms.step(prefix.context, v);
+            child.context = step.state;
+            child.contextStepNats = step.scoreNats;
+            // A keyterm is spelt as the session asked, in the lexicon or not.
+            if (step.extendsPhrase && lmScores) child.contextStepNats += lmScores.oovPenaltyOf(prefix, v);
+          }
           created.set(key, child);
         }
         const ext = touch(child);
         // A repeated token only extends the prefix across a blank.
-        ext.nNonBlank = logAdd(ext.nNonBlank, (v === last ? prefix.pBlank : total) + lp + (lm ? lm[v] : 0));
+        ext.nNonBlank = logAdd(ext.nNonBlank, (v === last ? prefix.pBlank : total) + lp + (lm ? lm[v] : 0) + child.contextStepNats);
       }
     }
     for (const p of next) p.nTotal = logAdd(p.nBlank, p.nNonBlank);
@@ -193,8 +210,8 @@ export function prefixBeamSearch(
     }
   }
   let best = beams[0];
-  if (lmScores) {
-    const final = (p: Prefix) => logAdd(p.pBlank, p.pNonBlank) + lmScores.end(p);
+  if (lmScores || keyterms) {
+    const final = (p: Prefix) => logAdd(p.pBlank, p.pNonBlank) + (lmScores ? lmScores.end(p) : 0) + (keyterms ? keyterms.end(p.context) : 0);
     for (const p of beams) if (final(p) > final(best)) best = p;
   }
   const tokenIds: number[] = [];

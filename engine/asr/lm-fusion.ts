@@ -242,13 +242,20 @@ export class LmScorer {
     const shared = this.tokenScores(prefix);
     if (!words) return (prefix.lmNext = shared);
     const scores = shared.slice();
-    const { lexNodes, completion } = this.wordStep(prefix);
-    for (let v = 0; v < this.vocabSize; v++) {
-      // The OOV penalty is paid once, where a spelling leaves the lexicon.
-      const leaves = lexNodes[v] === OFF_LEXICON && (this.startsWord[v] || prefix.lexNode !== OFF_LEXICON);
-      scores[v] += (this.startsWord[v] ? completion : 0) - (leaves ? words.oovPenalty : 0);
-    }
+    const { completion } = this.wordStep(prefix);
+    for (let v = 0; v < this.vocabSize; v++) scores[v] += (this.startsWord[v] ? completion : 0) - this.oovPenaltyOf(prefix, v);
     return (prefix.lmNext = scores);
+  }
+
+  /**
+   * The OOV penalty in next(prefix)[v]: paid once, where a spelling leaves the
+   * lexicon (the search gives it back to a keyterm being spelt).
+   */
+  oovPenaltyOf(prefix: LmPrefix, v: number): number {
+    const words = this.fusion.words;
+    if (!words) return 0;
+    const leaves = this.wordStep(prefix).lexNodes[v] === OFF_LEXICON && (this.startsWord[v] || prefix.lexNode !== OFF_LEXICON);
+    return leaves ? words.oovPenalty : 0;
   }
 
   /** Score of ending the utterance after `prefix`. */
