@@ -93,6 +93,10 @@ describe('prefix beam search with keyterms', () => {
     expect(decode(rows, ['ac'], 2, fusion)).toBe('\u2581ac');
     // A keyterm elsewhere leaves the penalty on "▁ac".
     expect(decode([...rows.slice(0, 3), [0.04, 0.03, 0.03, 0.43, 0.47]], ['ba'], 2, fusion)).toBe('\u2581ab');
+    // A word that goes on past the keyterm is no keyterm: it owes the penalty again.
+    const onwards = [...rows, [0.3, 0.03, 0.6, 0.03, 0.04]];
+    expect(decode(onwards, ['ac'], 2, fusion)).toBe('\u2581ac');
+    expect(decode(onwards, ['aca'], 2, fusion)).toBe('\u2581aca');
   });
 
   it('with no keyterms, or a graph without phrases, finds exactly what it found without a graph', () => {

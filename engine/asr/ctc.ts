@@ -89,8 +89,8 @@ function logAdd(a: number, b: number): number {
  * Scores are log P(prefix, path ends in blank) and log P(prefix, path ends in
  * its last token): `pBlank`/`pNonBlank` after the previous frame (valid while
  * the prefix is in the beam), `nBlank`/`nNonBlank` being summed for this
- * frame (valid when `frame` is this frame). `context` is its place among the
- * keyterms, `contextStepNats` what its last token earned or gave back there.
+ * frame (valid when `frame` is this frame). The rest is its place among the
+ * keyterms (`keytermStep`).
  */
 interface Prefix extends LmPrefix {
   id: number;
@@ -102,7 +102,12 @@ interface Prefix extends LmPrefix {
   nTotal: number;
   frame: number;
   context: ContextState;
+  /** What its last token earned or gave back among the keyterms. */
   contextStepNats: number;
+  /** OOV penalties given back to the keyterm word being spelt: owed again unless it ends as a keyterm. */
+  keytermRefundNats: number;
+  /** Its last token completed a keyterm. */
+  keytermDone: boolean;
 }
 
 /**
@@ -144,6 +149,8 @@ export function prefixBeamSearch(
     wordNext: undefined,
     context: CONTEXT_ROOT,
     contextStepNats: 0,
+    keytermRefundNats: 0,
+    keytermDone: false,
   });
   // A prefix's key among its parent's extensions: parent id and token.
   const keyOf = (parentId: number, tokenId: number) => parentId * vocabSize + tokenId;
@@ -183,13 +190,7 @@ export function prefixBeamSearch(
         if (!child) {
           child = newPrefix(prefix, v);
           lmScores?.initChild(prefix, child);
-          if (keyterms) {
-            const step = keyterms.step(prefix.context, v);
-            child.context = step.state;
-            child.contextStepNats = step.scoreNats;
-            // A keyterm is spelt as the session asked, in the lexicon or not.
-            if (step.extendsPhrase && lmScores) child.contextStepNats += lmScores.oovPenaltyOf(prefix, v);
-          }
+          if (keyterms) keytermStep(keyterms, lmScores, prefix, child);
           created.set(key, child);
         }
         const ext = touch(child);
@@ -211,12 +212,37 @@ export function prefixBeamSearch(
   }
   let best = beams[0];
   if (lmScores || keyterms) {
-    const final = (p: Prefix) => logAdd(p.pBlank, p.pNonBlank) + (lmScores ? lmScores.end(p) : 0) + (keyterms ? keyterms.end(p.context) : 0);
+    const keytermEnd = (p: Prefix) => (keyterms ? keyterms.end(p.context) - (p.keytermDone ? 0 : p.keytermRefundNats) : 0);
+    const final = (p: Prefix) => logAdd(p.pBlank, p.pNonBlank) + (lmScores ? lmScores.end(p) : 0) + keytermEnd(p);
     for (const p of beams) if (final(p) > final(best)) best = p;
   }
   const tokenIds: number[] = [];
   for (let p: Prefix | null = best; p && p.parent; p = p.parent) tokenIds.push(p.tokenId);
   return alignTokens(logProbs, offset, numFrames, vocabSize, blankId, tokenIds.reverse());
+}
+
+/**
+ * Sets a new prefix's place among the keyterms from its parent's. A keyterm
+ * is spelt as the session asked, in the word LM's lexicon or not, so a token
+ * that extends one is given back the OOV penalty it pays. The refund is owed
+ * again if the word turns out to be no keyterm: the phrase is abandoned, or
+ * the word goes on past a completed one ("grafana" is a keyterm, "grafanar"
+ * is not).
+ */
+function keytermStep(keyterms: ContextGraph, lmScores: LmScorer | undefined, parent: Prefix, child: Prefix): void {
+  const v = child.tokenId;
+  const step = keyterms.step(parent.context, v);
+  child.context = step.state;
+  child.keytermDone = step.completesPhrase;
+  if (step.extendsPhrase) {
+    const refund = lmScores ? lmScores.oovPenaltyOf(parent, v) : 0;
+    child.contextStepNats = step.scoreNats + refund;
+    child.keytermRefundNats = parent.keytermRefundNats + refund;
+  } else {
+    const endsAsKeyterm = parent.keytermDone && lmScores !== undefined && lmScores.startsWord[v];
+    child.contextStepNats = step.scoreNats - (endsAsKeyterm ? 0 : parent.keytermRefundNats);
+    child.keytermRefundNats = 0;
+  }
 }
 
 /**

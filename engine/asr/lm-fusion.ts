@@ -192,7 +192,7 @@ export class LmScorer {
   private readonly tokenScoreCache: TokenScoreCache;
   private readonly noTokenLm: Float64Array;
   /** Whether each token starts a word (and so completes the one before it). */
-  private readonly startsWord: boolean[];
+  readonly startsWord: boolean[];
   /** Lexicon node after each word-starting token (the same after every prefix, so walked once). */
   private readonly wordStartNodes: Int32Array | undefined;
   /** The token LM's id of each token, then of <s> and </s> (symbols looked up once, not at every score). */
