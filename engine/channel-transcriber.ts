@@ -8,6 +8,7 @@
  */
 import { SAMPLES_PER_MS } from './audio/format.js';
 import type { StreamEvent, Transcript } from './events.js';
+import type { Keyterms } from './asr/context-graph.js';
 import type { RecognitionScheduler } from './scheduler.js';
 import type { SpeakerLabeler } from './speaker-labeler.js';
 import { PartialWindow } from './partial-window.js';
@@ -21,6 +22,8 @@ export interface TranscriberOptions {
   interimResults: boolean;
   partialIntervalMs: number;
   segmenter: Partial<SegmenterOptions>;
+  /** Bias the finals (partials stay unbiased: greedy, and replaced within a second). */
+  keyterms?: Keyterms;
 }
 
 /** What an open segment's partials have done so far. */
@@ -111,7 +114,7 @@ export class ChannelTranscriber {
         this.maybePartial(seg);
       } else if (ev.type === 'quiet') {
         // Its final, if the segment ends now: the scheduler keeps it for `final` to take.
-        this.scheduler.finalAhead(this.partialKey(seg), segmentAudio(seg));
+        this.scheduler.finalAhead(this.partialKey(seg), segmentAudio(seg), this.opts.keyterms);
       } else {
         this.highestEndedId = seg.id;
         this.scheduler.cancelPartial(this.partialKey(seg));
@@ -146,7 +149,7 @@ export class ChannelTranscriber {
   }
 
   private requestFinal(seg: Segment, reason: EndReason): void {
-    const decoded = this.scheduler.final(this.partialKey(seg), segmentAudio(seg));
+    const decoded = this.scheduler.final(this.partialKey(seg), segmentAudio(seg), this.opts.keyterms);
     // Release the segment's audio now: nothing else needs it once queued.
     seg.chunks = [];
     this.finalChain = this.finalChain.then(async () => {

@@ -12,5 +12,6 @@ export type { StreamEvent, StreamListener, Transcript, TranscriptWord } from './
 export { AudioDecodeError, ENCODINGS, type AudioErrorCode, type Encoding } from './audio/decoder.js';
 export { SAMPLE_RATE_HZ, samplesToMs } from './audio/format.js';
 export type { ExecutionProvider } from './asr/recognizer.js';
+export { DEFAULT_KEYTERM_BOOST_NATS, tokenizePhrase, type Keyterms } from './asr/context-graph.js';
 export type { SchedulerStats } from './scheduler.js';
 export type { VadStats } from './vad/vad-batcher.js';

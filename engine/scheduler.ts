@@ -18,11 +18,13 @@
  * result if its audio is the same, so the user waits for the endpoint only.
  */
 import type { RecognitionResult } from './asr/batch-decoder.js';
+import type { Keyterms } from './asr/context-graph.js';
 import { SAMPLES_PER_MS } from './audio/format.js';
 
 export interface BatchRecognizer {
   /** `partial[i]`: utterance i is a partial (the recognizer may decode it more cheaply). */
-  recognizeBatch(utterances16k: Float32Array[], partial: boolean[]): Promise<RecognitionResult[]>;
+  /** `keyterms[i]`: the keyterms of utterance i's stream, biasing its final. */
+  recognizeBatch(utterances16k: Float32Array[], partial: boolean[], keyterms: (Keyterms | undefined)[]): Promise<RecognitionResult[]>;
   /** Batches it can decode at once (default 1). */
   readonly parallelism?: number;
 }
@@ -50,6 +52,8 @@ interface Job {
   /** Partials of one segment share a key; a newer one replaces the pending one. */
   key: string;
   audio: Float32Array;
+  /** The stream's keyterms (finals only). */
+  keyterms?: Keyterms;
   /** How many samples the audio grew since this key was last decoded (partial priority). */
   growthSamples: number;
   /** A partial whose segment has shown no words yet: it goes before other partials. */
@@ -84,7 +88,7 @@ export class RecognitionScheduler {
   }
 
   /** Decode a closed segment; a final decoded ahead of exactly this audio is taken instead. Always answered. */
-  final(key: string, audio: Float32Array): Promise<RecognitionResult> {
+  final(key: string, audio: Float32Array, keyterms?: Keyterms): Promise<RecognitionResult> {
     this.cancelPartial(key);
     const ahead = this.aheads.get(key);
     if (ahead && sameSamples(ahead.audio, audio)) {
@@ -94,7 +98,7 @@ export class RecognitionScheduler {
       return ahead.result as Promise<RecognitionResult>;
     }
     this.cancelFinalAhead(key);
-    return this.enqueueFinal(key, audio, false) as Promise<RecognitionResult>;
+    return this.enqueueFinal(key, audio, false, keyterms) as Promise<RecognitionResult>;
   }
 
   /**
@@ -102,9 +106,9 @@ export class RecognitionScheduler {
    * before it grows (its speech paused just before the endpoint), and keep
    * the result for `final`. Replaces the key's previous one.
    */
-  finalAhead(key: string, audio: Float32Array): void {
+  finalAhead(key: string, audio: Float32Array, keyterms?: Keyterms): void {
     this.cancelFinalAhead(key);
-    const result = this.enqueueFinal(key, audio, true);
+    const result = this.enqueueFinal(key, audio, true, keyterms);
     // A failure reaches the final that takes this result; one that is never taken must not go unhandled.
     result.catch(() => {});
     this.aheads.set(key, { audio, result });
@@ -118,11 +122,11 @@ export class RecognitionScheduler {
     this.stats?.onFinalAhead?.(i >= 0 ? 'cancelled' : 'wasted');
   }
 
-  private enqueueFinal(key: string, audio: Float32Array, ahead: boolean): Promise<RecognitionResult | null> {
+  private enqueueFinal(key: string, audio: Float32Array, ahead: boolean, keyterms: Keyterms | undefined): Promise<RecognitionResult | null> {
     // A final supersedes the segment's pending partial.
     this.cancelPartial(key);
     return new Promise((resolve, reject) => {
-      this.finals.push({ kind: 'final', key, audio, growthSamples: audio.length, first: false, ahead, enqueuedAtMs: performance.now(), resolve, reject });
+      this.finals.push({ kind: 'final', key, audio, keyterms, growthSamples: audio.length, first: false, ahead, enqueuedAtMs: performance.now(), resolve, reject });
       this.kick();
     });
   }
@@ -218,6 +222,7 @@ export class RecognitionScheduler {
     const results = await this.recognizer.recognizeBatch(
       jobs.map((j) => j.audio),
       jobs.map((j) => j.kind === 'partial'),
+      jobs.map((j) => j.keyterms),
     );
     const finals = jobs.filter((j) => j.kind === 'final').length;
     this.stats?.onBatch(jobs.length, (performance.now() - t0) / 1000, finals, jobs.length - finals);

@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { samplesToMs } from './audio/format.js';
 import { createAudioDecoder, type AudioDecoder, type Encoding } from './audio/decoder.js';
+import type { Keyterms } from './asr/context-graph.js';
 import { ChannelTranscriber } from './channel-transcriber.js';
 import type { DiarizationDriver } from './diarization/index.js';
 import type { StreamListener } from './events.js';
@@ -32,6 +33,8 @@ export interface StreamOptions {
   endpointingMs: number;
   /** Speaker labels on finals, and speaker updates; needs an engine with a diarization model. */
   diarize: boolean;
+  /** Words and phrases its finals favour (names, products, jargon); none if absent or empty. */
+  keyterms?: Keyterms;
 }
 
 /** What the engine shares with every stream it opens. */
@@ -72,7 +75,8 @@ export class TranscriptionStream {
       const labeler = options.diarize && deps.diarization ? new SpeakerLabeler(deps.diarization.engine, key, ch, listener) : undefined;
       if (labeler) stream.labelers.push(labeler);
       const segmenter = { endpointingMs: options.endpointingMs, maxSegmentMs: deps.maxSegmentMs, pauseCutAfterMs: deps.pauseCutAfterMs, finalAheadMs: deps.finalAheadMs };
-      const opts = { channel: ch, interimResults: options.interimResults, partialIntervalMs: deps.partialIntervalMs, segmenter };
+      const keyterms = options.keyterms && options.keyterms.phrases.length > 0 ? options.keyterms : undefined;
+      const opts = { channel: ch, interimResults: options.interimResults, partialIntervalMs: deps.partialIntervalMs, segmenter, keyterms };
       stream.channels.push(new ChannelTranscriber(key, opts, deps.vadBatcher, deps.scheduler, listener, labeler));
     }
     return stream;

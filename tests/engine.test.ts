@@ -4,7 +4,8 @@
  * the order and shape a program relies on; every audio format the protocol
  * lets a client declare opens an engine stream (the two are kept apart by
  * the layers, so this is where they are checked to agree); what the engine
- * refuses; and engine/examples/transcribe-file.ts run as a user would.
+ * refuses; a stream's keyterms biasing its finals and no other stream's;
+ * and engine/examples/transcribe-file.ts run as a user would.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,10 +13,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AudioDecodeError, createEngine, DEFAULT_ENGINE_CONFIG, type Engine, type StreamEvent, type StreamOptions } from '../engine/index.js';
+import { AudioDecodeError, createEngine, DEFAULT_ENGINE_CONFIG, DEFAULT_KEYTERM_BOOST_NATS, type Engine, type StreamEvent, type StreamOptions } from '../engine/index.js';
 import { corpusWer } from '../eval/wer.js';
 import { AUDIO_ENCODINGS, CONFIG_RULES } from '../protocol/session-config.js';
 import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
+import { concat, silence, synthesize } from '../testkit/speech.js';
 import { SENTENCES, speechPlan } from '../testkit/speech-plan.js';
 import { readWav } from '../testkit/wav.js';
 import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
@@ -83,6 +85,26 @@ describe('engine entry point', () => {
     expect(events.some((e) => e.type === 'partial' && e.firstLatencyMs !== undefined)).toBe(true);
     expect(stream.finalsEmitted).toBe(events.filter((e) => e.type === 'final').length);
     expect(stream.audioMs).toBeCloseTo((plan.audio.length / 16_000) * 1000, -1);
+  });
+
+  it('biases the finals of a stream with keyterms, and only that stream\'s', async () => {
+    // The demo model hears "cuban it's" here, and "kubernetes" is in neither of its LMs.
+    const said = 'we deployed the service on kubernetes last night';
+    const audio = concat(silence(300), synthesize(said), silence(1_000));
+    const finalOf = async (options: StreamOptions) => {
+      const events: StreamEvent[] = [];
+      const stream = await engine.openStream(options, (e) => events.push(e));
+      await stream.push(f32Bytes(audio));
+      await stream.finish();
+      expect(events.filter((e) => e.type === 'error')).toEqual([]);
+      return events.flatMap((e) => (e.type === 'final' ? [e.transcript.text] : [])).join(' ');
+    };
+    const keyterms = { phrases: ['Kubernetes', 'Grafana'], boostNats: DEFAULT_KEYTERM_BOOST_NATS };
+    // At once, so their finals may share a batch.
+    const [plain, biased, plainAgain] = await Promise.all([finalOf(MONO), finalOf({ ...MONO, keyterms }), finalOf(MONO)]);
+    expect(plain).toBe('we deployed the service on cuban it\'s last night');
+    expect(biased).toBe(said);
+    expect(plainAgain).toBe(plain);
   });
 
   it('opens a stream for every encoding, rate and channel count the protocol lets a client declare', async () => {

@@ -32,9 +32,9 @@ beforeAll(async () => {
   speech = synthesize(SENTENCES[0]);
   recording = {
     parallelism: 1,
-    recognizeBatch(utterances, partial) {
+    recognizeBatch(utterances, partial, keyterms) {
       calls.push(utterances.map((u, i) => `${partial[i] ? 'partial' : 'final'} ${u.length / SAMPLES_PER_MS}`));
-      return recognizer.recognizeBatch(utterances, partial);
+      return recognizer.recognizeBatch(utterances, partial, keyterms);
     },
   };
 });

@@ -6,6 +6,7 @@
  * it touches the server's event loop. Results are plain data.
  */
 import type { ModelFeeds, ModelOutputs } from '../onnx-runtime.js';
+import { ContextGraph, tokenizePhrase, type Keyterms } from './context-graph.js';
 import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
 import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 import { lexiconOf, TokenScoreCache, type LmFusion } from './lm-fusion.js';
@@ -47,11 +48,21 @@ export interface DecoderSpec {
 
 export type RunModel = (feeds: ModelFeeds) => Promise<ModelOutputs>;
 
+/**
+ * Keyterm graphs kept by a decoder, by their keyterms' content: a session's
+ * finals reuse its graph, and sessions with the same list share one (they
+ * share nothing else). A graph of 100 phrases of 50 characters is ~5k nodes,
+ * a few hundred KiB, so 64 of them stay small.
+ */
+const MAX_KEYTERM_GRAPHS = 64;
+
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
 export class BatchDecoder {
   private readonly tokens: TokenTable;
   private readonly fusion: LmFusion | undefined;
+  /** Oldest first, so the first is the one to forget. */
+  private readonly keytermGraphs = new Map<string, ContextGraph>();
 
   constructor(
     private readonly spec: DecoderSpec,
@@ -73,21 +84,23 @@ export class BatchDecoder {
    * padding allows: sorted by length, utterances share a call while padding
    * adds at most MAX_PADDING_SHARE of work (a 2 s partial padded to a 15 s
    * final would cost more than two calls). `partial[i]` marks utterances
-   * decoded greedily whatever `decoding` says.
+   * decoded greedily whatever `decoding` says; `keyterms[i]` biases the beam
+   * search of utterance i (greedy decoding takes none).
    */
-  async recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = []): Promise<RecognitionResult[]> {
+  async recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = [], keyterms: (Keyterms | undefined)[] = []): Promise<RecognitionResult[]> {
     const feats = utterances16k.map((u) => {
       const m = computeLogMel(u);
       return this.spec.normalizeType === 'per_feature' && m.numFrames > 0 ? normalizePerFeature(m) : m;
     });
     const results: RecognitionResult[] = utterances16k.map(() => EMPTY_RESULT);
     const live = feats.map((f, i) => i).filter((i) => feats[i].numFrames > 0);
-    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, partial, results);
+    const graphs = keyterms.map((k) => k && this.keytermGraph(k));
+    for (const group of lengthGroups(live, (i) => feats[i].numFrames)) await this.runGroup(feats, group, partial, graphs, results);
     return results;
   }
 
   /** One padded model call over `group` (indices into `feats`), results into `results`. */
-  private async runGroup(feats: LogMel[], group: number[], partial: boolean[], results: RecognitionResult[]): Promise<void> {
+  private async runGroup(feats: LogMel[], group: number[], partial: boolean[], graphs: (ContextGraph | undefined)[], results: RecognitionResult[]): Promise<void> {
     const batch = group.length;
     const maxFrames = Math.max(...group.map((i) => feats[i].numFrames));
     // [B, C, T], padded frames hold log(1e-10) as in sherpa-onnx.
@@ -110,13 +123,25 @@ export class BatchDecoder {
     group.forEach((src, b) => {
       // sherpa-onnx takes floor(T / subsampling) frames of each utterance.
       const frames = Math.min(outFrames, Math.floor(feats[src].numFrames / this.spec.subsamplingFactor));
-      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab, this.spec.decoding === 'beam' && !partial[src]);
+      results[src] = this.decode(data, b * outFrames * vocab, frames, vocab, this.spec.decoding === 'beam' && !partial[src], graphs[src]);
     });
   }
 
-  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, beam: boolean): RecognitionResult {
+  /** The graph of `keyterms`, built on first use (throws for a phrase the model has no tokens for). */
+  private keytermGraph(keyterms: Keyterms): ContextGraph {
+    const key = JSON.stringify([keyterms.phrases, keyterms.boostNats]);
+    let graph = this.keytermGraphs.get(key);
+    if (!graph) {
+      graph = new ContextGraph(keyterms.phrases.map((p) => tokenizePhrase(p, this.tokens.symbols)), keyterms.boostNats);
+      if (this.keytermGraphs.size === MAX_KEYTERM_GRAPHS) this.keytermGraphs.delete(this.keytermGraphs.keys().next().value!);
+      this.keytermGraphs.set(key, graph);
+    }
+    return graph;
+  }
+
+  private decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, beam: boolean, keyterms: ContextGraph | undefined): RecognitionResult {
     const hyp = beam
-      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.spec.beamSize, this.fusion, this.spec.pruning)
+      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.spec.beamSize, this.fusion, this.spec.pruning, keyterms)
       : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
     const words = joinWords(hyp, this.tokens, this.outputFrameMs);
     return {

@@ -17,7 +17,7 @@ await serve<RecognizeRequest, RecognitionResult[], ModelInfo>(async (data) => {
   const decoder = new BatchDecoder(init.spec, (feeds) => runSession(session, feeds), info.outputNames[0]);
   return {
     info,
-    handle: async ({ utterances, partial }) => ({ body: await decoder.recognizeBatch(utterances, partial) }),
+    handle: async ({ utterances, partial, keyterms }) => ({ body: await decoder.recognizeBatch(utterances, partial, keyterms) }),
     close: () => session.release(),
   };
 });

@@ -17,6 +17,7 @@ import type { ort } from '../onnx-runtime.js';
 import type { ModelInfo } from '../model-thread.js';
 import { WorkerRpc } from '../worker-rpc.js';
 import type { DecoderSpec, RecognitionResult } from './batch-decoder.js';
+import type { Keyterms } from './context-graph.js';
 import { DEFAULT_PRUNING } from './ctc.js';
 import { FRAME_SHIFT_MS } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
@@ -78,6 +79,7 @@ export interface RecognizerThreadInit {
 export interface RecognizeRequest {
   utterances: Float32Array[];
   partial: boolean[];
+  keyterms: (Keyterms | undefined)[];
 }
 
 type RecognizerThread = WorkerRpc<RecognizeRequest, RecognitionResult[], ModelInfo>;
@@ -161,11 +163,11 @@ export class CtcRecognizer {
    * Recognizes 16 kHz utterances (samples in [-1, 1]) on the least busy
    * recognizer thread (the utterances are copied there; the caller keeps
    * its arrays). `partial[i]` marks utterances decoded greedily whatever the
-   * decoding of finals is.
+   * decoding of finals is; `keyterms[i]` biases the beam search of utterance i.
    */
-  recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = []): Promise<RecognitionResult[]> {
+  recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = [], keyterms: (Keyterms | undefined)[] = []): Promise<RecognitionResult[]> {
     const thread = this.threads.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    return thread.call({ utterances: utterances16k, partial });
+    return thread.call({ utterances: utterances16k, partial, keyterms });
   }
 
   async close(): Promise<void> {
