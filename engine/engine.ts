@@ -9,6 +9,7 @@
  * threads (model-thread.ts).
  */
 import { availableParallelism } from 'node:os';
+import { tokenizePhrase } from './asr/context-graph.js';
 import { CtcRecognizer } from './asr/recognizer.js';
 import type { EngineConfig } from './config.js';
 import { DiarizationDriver, DiarizationEngine } from './diarization/index.js';
@@ -39,6 +40,8 @@ export interface Engine {
   readonly modelName: string;
   /** Whether streams may ask for `diarize` (a diarization model is loaded). */
   readonly canDiarize: boolean;
+  /** What keeps `phrases` from being keyterms of this model's streams (a character it has no token for), or undefined. */
+  keytermProblem(phrases: readonly string[]): string | undefined;
   /** Opens a stream; its events go to `listener`. Throws AudioDecodeError for a format it cannot decode. */
   openStream(options: StreamOptions, listener: StreamListener): Promise<TranscriptionStream>;
   /** Waits for the model calls in flight, then releases every model. Close or finish the streams first. */
@@ -88,6 +91,14 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
   return {
     modelName: recognizer.name,
     canDiarize: diarization !== undefined,
+    keytermProblem(phrases) {
+      try {
+        for (const phrase of phrases) tokenizePhrase(phrase, recognizer.symbols);
+        return undefined;
+      } catch (err) {
+        return err instanceof Error ? err.message : String(err);
+      }
+    },
     openStream: (options, listener) => TranscriptionStream.open(options, deps, listener),
     async close() {
       await scheduler.drain();

@@ -44,6 +44,10 @@ export interface SessionConfig {
   session_id: string;
   /** Token from an earlier `ready` to resume a dropped session. */
   resume_token: string;
+  /** Words and phrases the finals favour (names, products, jargon): up to 100, each up to 50 characters. */
+  keyterms: string[];
+  /** How strongly: nats (natural-log units) added per model token of a keyterm heard. */
+  keyterm_boost: number;
 }
 
 /** Optional, and only as the first message of a session; changes only the fields it sets. */

@@ -12,12 +12,15 @@ import { checkConfigPatch, CONFIG_KEYS, CONFIG_RULES, isConfigKey } from './sess
 // where a resumed session's replay starts.
 const NON_CONFIG_QUERY_KEYS = new Set(['format', 'token', 'resume_from']);
 
-/** Query parameters as entries; a parameter given twice is an error, since which one wins would be a guess. */
+/** The one query parameter that may repeat: each is a keyterm. */
+const KEYTERM_QUERY_KEY = 'keyterm';
+
+/** Query parameters as entries; a parameter given twice is an error (but `keyterm`), since which one wins would be a guess. */
 function queryEntries(query: string): [string, string][] {
   const entries = [...new URLSearchParams(query)];
   const seen = new Set<string>();
   for (const [key] of entries) {
-    if (seen.has(key)) throw new ProtocolError('bad_config', `query parameter ${show(key)} is given more than once`);
+    if (seen.has(key) && key !== KEYTERM_QUERY_KEY) throw new ProtocolError('bad_config', `query parameter ${show(key)} is given more than once`);
     seen.add(key);
   }
   return entries;
@@ -27,23 +30,42 @@ function queryEntries(query: string): [string, string][] {
 function parseQueryValue(key: keyof SessionConfig, text: string): unknown {
   const rule = CONFIG_RULES[key];
   if (rule.kind === 'int') return /^[0-9]{1,9}$/.test(text) ? Number(text) : text;
+  if (rule.kind === 'strings') return parseJsonList(text);
   if (rule.kind === 'bool') return text === 'true' ? true : text === 'false' ? false : text;
+  if (rule.kind === 'number') return /^[0-9]{1,3}(\.[0-9]{1,6})?$/.test(text) ? Number(text) : text;
   return text;
+}
+
+/** A JSON list in a query value; other text stays text and fails validation. */
+function parseJsonList(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value : text;
+  } catch {
+    return text;
+  }
 }
 
 /**
  * The session settings in a raw URL query string (`a=1&b=2`, a leading `?`
- * is fine): numbers as decimal integers, booleans as `true` / `false`.
- * Validated like a `config` message; `format` and `token` are skipped.
+ * is fine): numbers as decimals, booleans as `true` / `false`, keyterms
+ * as a repeated `keyterm` (or a JSON list in `keyterms`). Validated like a
+ * `config` message; `format` and `token` are skipped.
  */
 export function configFromQuery(query: string): Partial<SessionConfig> {
   const patch: Record<string, unknown> = {};
-  for (const [key, text] of queryEntries(query)) {
-    if (NON_CONFIG_QUERY_KEYS.has(key)) continue;
+  const entries = queryEntries(query);
+  const keyterms = entries.filter(([key]) => key === KEYTERM_QUERY_KEY).map(([, text]) => text);
+  if (keyterms.length > 0) {
+    if (entries.some(([key]) => key === 'keyterms')) throw new ProtocolError('bad_config', 'give keyterms either as keyterm parameters or as keyterms, not both');
+    patch.keyterms = keyterms;
+  }
+  for (const [key, text] of entries) {
+    if (NON_CONFIG_QUERY_KEYS.has(key) || key === KEYTERM_QUERY_KEY) continue;
     if (!isConfigKey(key)) {
       throw new ProtocolError(
         'bad_config',
-        `unknown query parameter ${show(key)} (known: ${[...CONFIG_KEYS, ...NON_CONFIG_QUERY_KEYS].join(', ')})`,
+        `unknown query parameter ${show(key)} (known: ${[...CONFIG_KEYS, KEYTERM_QUERY_KEY, ...NON_CONFIG_QUERY_KEYS].join(', ')})`,
       );
     }
     patch[key] = parseQueryValue(key, text);

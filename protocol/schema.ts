@@ -49,6 +49,12 @@ message SessionConfig {
   optional bool diarize = 9;
   optional string session_id = 10;
   optional string resume_token = 11;
+  // Words and phrases the finals favour: up to 100, each up to 50
+  // characters. Repeated fields have no presence: a config without any
+  // leaves the keyterms as they were.
+  repeated string keyterms = 12;
+  // Nats added per model token of a keyterm heard (0 to 10).
+  optional double keyterm_boost = 13;
 }
 
 // Flush: finals for everything received so far; the session stays open.

@@ -21,6 +21,9 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = Object.freeze({
   diarize: false,
   session_id: '',
   resume_token: '',
+  keyterms: [],
+  // The engine's DEFAULT_KEYTERM_BOOST_NATS (why that value: engine/asr/context-graph.ts); tests keep them equal.
+  keyterm_boost: 1.5,
 });
 
 // A record, so the compiler insists on every member of the union.
@@ -40,7 +43,9 @@ export type ConfigRule =
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'int'; min: number; max: number }
   | { kind: 'bool' }
-  | { kind: 'string'; maxLength: number };
+  | { kind: 'string'; maxLength: number }
+  | { kind: 'number'; min: number; max: number }
+  | { kind: 'strings'; maxItems: number; maxLength: number };
 
 export const CONFIG_RULES: Record<keyof SessionConfig, ConfigRule> = {
   encoding: { kind: 'enum', values: AUDIO_ENCODINGS },
@@ -56,6 +61,9 @@ export const CONFIG_RULES: Record<keyof SessionConfig, ConfigRule> = {
   diarize: { kind: 'bool' },
   session_id: { kind: 'string', maxLength: 128 },
   resume_token: { kind: 'string', maxLength: 1024 },
+  // Deepgram's limits for its keyterm prompting.
+  keyterms: { kind: 'strings', maxItems: 100, maxLength: 50 },
+  keyterm_boost: { kind: 'number', min: 0, max: 10 },
 };
 export const CONFIG_KEYS = Object.keys(CONFIG_RULES) as (keyof SessionConfig)[];
 
@@ -79,6 +87,15 @@ export function configValueProblem(key: keyof SessionConfig, value: unknown): st
     case 'string':
       if (typeof value === 'string' && value.length <= rule.maxLength) return undefined;
       return `${key} must be a string of at most ${rule.maxLength} characters (got ${typeof value === 'string' ? `${value.length} characters` : show(value)})`;
+    case 'number':
+      if (typeof value === 'number' && value >= rule.min && value <= rule.max) return undefined;
+      return `${key} must be a number from ${rule.min} to ${rule.max} (got ${show(value)})`;
+    case 'strings': {
+      if (!Array.isArray(value) || value.length > rule.maxItems) return `${key} must be a list of at most ${rule.maxItems} strings (got ${Array.isArray(value) ? `${value.length} items` : show(value)})`;
+      const bad = value.find((s) => typeof s !== 'string' || s.trim() === '' || s.length > rule.maxLength);
+      if (bad === undefined) return undefined;
+      return `each of ${key} must be a non-empty string of at most ${rule.maxLength} characters (got ${show(bad)})`;
+    }
   }
 }
 

@@ -179,6 +179,8 @@ export class Session {
     if (config.diarize && !engine.canDiarize) {
       throw new SessionError('bad_config', 'diarize=true, but this server has no diarization model: start it with --diarization-model PATH (pyannote segmentation-3.0 ONNX)', true);
     }
+    const keytermProblem = engine.keytermProblem(config.keyterms);
+    if (keytermProblem !== undefined) throw new SessionError('bad_config', `${keytermProblem} (model ${engine.modelName})`, true);
     this.stream = await engine.openStream(
       {
         encoding: config.encoding,
@@ -188,6 +190,7 @@ export class Session {
         interimResults: config.interim_results,
         endpointingMs: config.endpointing_ms,
         diarize: config.diarize,
+        keyterms: { phrases: config.keyterms, boostNats: config.keyterm_boost },
       },
       (event) => this.onEvent(event),
     );

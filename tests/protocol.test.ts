@@ -9,6 +9,7 @@ import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { decodeClientMessage, decodeServerMessage, encodeClientMessage, encodeServerMessage } from '../protocol/frames.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
+import { DEFAULT_KEYTERM_BOOST_NATS } from '../engine/index.js';
 import { configFromQuery, wireFormatFromQuery } from '../protocol/query.js';
 import { AUDIO_ENCODINGS, DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../protocol/session-config.js';
 import type { ClientMessage, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
@@ -29,6 +30,8 @@ const FULL_CONFIG: SessionConfig = {
   diarize: true,
   session_id: 'call-42',
   resume_token: 'tok-1',
+  keyterms: ['Kubernetes', 'Grafana Loki'],
+  keyterm_boost: 2.25,
 };
 
 // Zeros, empty strings and empty lists on purpose: proto3 leaves them off the wire.
@@ -121,10 +124,11 @@ describe('schema', () => {
     expect([...members].sort()).toEqual([...new Set(CLIENT_MESSAGES.map((m) => m.type))].sort());
   });
 
-  it('SessionConfig has exactly the config fields, each with presence', () => {
+  it('SessionConfig has exactly the config fields, each with presence but the keyterm list (repeated: none sent = unchanged)', () => {
     const type = root.lookupType('livetranscribe.v1.SessionConfig');
     expect(type.fieldsArray.map((f) => f.name).sort()).toEqual(Object.keys(DEFAULT_SESSION_CONFIG).sort());
-    for (const field of type.fieldsArray) expect(field.options?.proto3_optional, field.name).toBe(true);
+    expect(type.fieldsArray.filter((f) => f.repeated).map((f) => f.name)).toEqual(['keyterms']);
+    for (const field of type.fieldsArray) expect(field.options?.proto3_optional, field.name).toBe(field.repeated ? undefined : true);
   });
 });
 
@@ -285,7 +289,21 @@ describe('resolveSessionConfig', () => {
       diarize: false,
       session_id: '',
       resume_token: '',
+      keyterms: [],
+      keyterm_boost: 1.5,
     });
+    expect(DEFAULT_SESSION_CONFIG.keyterm_boost).toBe(DEFAULT_KEYTERM_BOOST_NATS);
+  });
+
+  it('takes up to 100 keyterms of up to 50 characters and a boost from 0 to 10, and names what is wrong', () => {
+    const fifty = 'x'.repeat(50);
+    const hundred = Array.from({ length: 100 }, () => fifty);
+    expect(resolveSessionConfig({ keyterms: hundred, keyterm_boost: 10 }, DEFAULT_SESSION_CONFIG).keyterms).toEqual(hundred);
+    expectProtocolError(() => resolveSessionConfig({ keyterms: [...hundred, 'y'] }, DEFAULT_SESSION_CONFIG), 'bad_config', /keyterms must be a list of at most 100 strings \(got 101 items\)/);
+    expectProtocolError(() => resolveSessionConfig({ keyterms: ['ok', fifty + 'x'] }, DEFAULT_SESSION_CONFIG), 'bad_config', /each of keyterms must be a non-empty string of at most 50 characters \(got "x{20,}/);
+    expectProtocolError(() => resolveSessionConfig({ keyterms: [' '] }, DEFAULT_SESSION_CONFIG), 'bad_config', /each of keyterms must be a non-empty string/);
+    expectProtocolError(() => resolveSessionConfig({ keyterms: 'kubernetes' }, DEFAULT_SESSION_CONFIG), 'bad_config', /keyterms must be a list/);
+    expectProtocolError(() => resolveSessionConfig({ keyterm_boost: 10.5 }, DEFAULT_SESSION_CONFIG), 'bad_config', /keyterm_boost must be a number from 0 to 10 \(got 10.5\)/);
   });
 
   it('accepts every encoding and the bounds of every range', () => {
@@ -335,7 +353,7 @@ describe('query parameters', () => {
   it('parses every config field from strings', () => {
     const query =
       '?encoding=webm_opus&sample_rate=48000&channels=2&multichannel=true&language=pt-BR&model=big%2Fv2' +
-      '&interim_results=false&endpointing_ms=250&diarize=true&session_id=a%20b&resume_token=xyz';
+      '&interim_results=false&endpointing_ms=250&diarize=true&session_id=a%20b&resume_token=xyz&keyterm=Kubernetes&keyterm=Grafana%20Loki&keyterm_boost=2.5';
     expect(configFromQuery(query)).toEqual({
       encoding: 'webm_opus',
       sample_rate: 48_000,
@@ -348,7 +366,10 @@ describe('query parameters', () => {
       diarize: true,
       session_id: 'a b',
       resume_token: 'xyz',
+      keyterms: ['Kubernetes', 'Grafana Loki'],
+      keyterm_boost: 2.5,
     });
+    expect(configFromQuery('keyterms=%5B%22Kubernetes%22%5D')).toEqual({ keyterms: ['Kubernetes'] });
   });
 
   it('gives only what is present, and skips format and token', () => {
@@ -367,6 +388,10 @@ describe('query parameters', () => {
     expectProtocolError(() => configFromQuery('diarize=yes'), 'bad_config', /diarize must be true or false \(got "yes"\)/);
     expectProtocolError(() => configFromQuery('interim_results=TRUE'), 'bad_config', /interim_results must be true or false/);
     expectProtocolError(() => configFromQuery('encoding=linear16'), 'bad_config', /encoding must be one of/);
+    expectProtocolError(() => configFromQuery('keyterm_boost=high'), 'bad_config', /keyterm_boost must be a number from 0 to 10 \(got "high"\)/);
+    expectProtocolError(() => configFromQuery('keyterms=Kubernetes'), 'bad_config', /keyterms must be a list/);
+    expectProtocolError(() => configFromQuery(`keyterm=${'x'.repeat(51)}`), 'bad_config', /at most 50 characters/);
+    expectProtocolError(() => configFromQuery('keyterm=a&keyterms=%5B%22b%22%5D'), 'bad_config', /either as keyterm parameters or as keyterms/);
   });
 
   it('rejects unknown and repeated parameters', () => {

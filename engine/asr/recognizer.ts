@@ -91,6 +91,8 @@ export class CtcRecognizer {
     private readonly threads: RecognizerThread[],
     readonly name: string,
     readonly subsamplingFactor: number,
+    /** The model's token symbols (tokens.txt), by id. */
+    readonly symbols: readonly string[],
   ) {}
 
   static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
@@ -146,7 +148,7 @@ export class CtcRecognizer {
       if (failed) throw (failed as PromiseRejectedResult).reason;
       throw new Error(`${opts.modelPath}: model has no input "${missing}" (inputs: ${threads[0].info.inputNames.join(', ')})`);
     }
-    return new CtcRecognizer(threads, opts.name ?? path.basename(path.dirname(opts.modelPath)), subsampling);
+    return new CtcRecognizer(threads, opts.name ?? path.basename(path.dirname(opts.modelPath)), subsampling, tokens.symbols);
   }
 
   /** Milliseconds per output frame. */
