@@ -19,6 +19,7 @@ import WebSocket from 'ws';
 import type { RunningServer } from '../server/app.js';
 import { wordErrorRate } from '../eval/wer.js';
 import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
+import { parseDeepgramQuery } from '../server/deepgram/options.js';
 import { startTestServer } from '../testkit/server.js';
 import { concat, silence, synthesize, toS16le } from '../testkit/speech.js';
 
@@ -240,6 +241,8 @@ describe('raw WebSocket against the documented schema', () => {
       ['redact=pci', /redact=pci is not supported/],
       ['callback=https://example.com', /query parameter "callback" is not supported/],
       ['utterance_end_ms=500', /utterance_end_ms must be at least 1000/],
+      [Array.from({ length: 101 }, () => 'keyterm=fox').join('&'), /keyterms must be a list of at most 100 strings/],
+      ['keyterm=C%2B%2B', /keyterm "C\+\+": the model has no token for "\+"/],
     ];
     for (const [query, message] of cases) {
       const refused = await openRaw(query, auth);
@@ -250,6 +253,7 @@ describe('raw WebSocket against the documented schema', () => {
       expect(refused.body.err_msg).toMatch(message);
       expect(refused.headers['dg-error']).toBe(refused.body.err_msg);
     }
+    expect(parseDeepgramQuery('keyterm=fox&keyterm=river', 'r').config.keyterms).toEqual(['fox', 'river']);
     // Options this server cannot do are accepted when off.
     const off = await openOk('encoding=linear16&sample_rate=8000&filler_words=false&numerals=false&keyterm=fox&keyterm=river&tag=t&mip_opt_out=true', auth);
     off.ws.send(JSON.stringify({ type: 'CloseStream' }));

@@ -33,12 +33,12 @@ export class DeepgramQueryError extends Error {
 
 const ENCODINGS: Record<string, AudioEncoding> = { linear16: 'pcm_s16le', mulaw: 'mulaw', alaw: 'alaw', opus: 'opus', 'ogg-opus': 'ogg_opus' };
 
-// Accepted and without effect here: keyterm (see the keyterms issue), tag (Deepgram's usage
-// reports), mip_opt_out (this server keeps no audio), no_delay (smart_format's delay).
-const IGNORED = new Set(['keyterm', 'tag', 'mip_opt_out', 'no_delay']);
+// Accepted and without effect here: tag (Deepgram's usage reports), mip_opt_out (this
+// server keeps no audio), no_delay (smart_format's delay).
+const IGNORED = new Set(['tag', 'mip_opt_out', 'no_delay']);
 // Accepted off, refused on: this server cannot do them.
 const OFF_ONLY = new Set(['filler_words', 'numerals', 'profanity_filter', 'dictation', 'measurements', 'detect_entities', 'redact']);
-const HANDLED = ['model', 'language', 'encoding', 'sample_rate', 'channels', 'multichannel', 'interim_results', 'endpointing', 'utterance_end_ms', 'vad_events', 'punctuate', 'smart_format', 'diarize', 'version'];
+const HANDLED = ['model', 'language', 'encoding', 'sample_rate', 'channels', 'multichannel', 'interim_results', 'endpointing', 'utterance_end_ms', 'vad_events', 'punctuate', 'smart_format', 'diarize', 'version', 'keyterm'];
 
 export function parseDeepgramQuery(query: string, requestId: string): { config: SessionConfig; options: DeepgramOptions } {
   const params = new URLSearchParams(query);
@@ -81,6 +81,8 @@ export function parseDeepgramQuery(query: string, requestId: string): { config: 
     interim_results: bool('interim_results', false),
     diarize: bool('diarize', false),
     session_id: requestId,
+    // Repeated, as on Deepgram; the boost is this server's default.
+    keyterms: params.getAll('keyterm'),
   };
 
   const encodingName = one('encoding');
@@ -105,7 +107,7 @@ export function parseDeepgramQuery(query: string, requestId: string): { config: 
   const utteranceEndMs = int('utterance_end_ms');
   if (utteranceEndMs !== null && utteranceEndMs < 1000) throw new DeepgramQueryError(`utterance_end_ms must be at least 1000 (got ${utteranceEndMs})`);
 
-  for (const key of ['sample_rate', 'channels', 'endpointing_ms', 'language', 'model'] as const) {
+  for (const key of ['sample_rate', 'channels', 'endpointing_ms', 'language', 'model', 'keyterms'] as const) {
     const problem = configValueProblem(key, config[key]);
     if (problem) throw new DeepgramQueryError(problem.replace('endpointing_ms', 'endpointing'));
   }

@@ -89,6 +89,8 @@ export function registerDeepgramRoute(app: uWS.TemplatedApp, cfg: ServerConfig, 
         parsed = parseDeepgramQuery(query, requestId);
         const model = models.pick(parsed.config.model, parsed.config.language);
         if (parsed.config.diarize && !model.engine.canDiarize) throw new DeepgramQueryError('diarize=true, but this server has no diarization model');
+        const keytermProblem = model.engine.keytermProblem(parsed.config.keyterms);
+        if (keytermProblem !== undefined) throw new DeepgramQueryError(keytermProblem);
       } catch (err) {
         metrics.errors.inc({ code: 'bad_config' });
         return refuse('400 Bad Request', 'Bad Request', err instanceof Error ? err.message : String(err));
