@@ -51,10 +51,11 @@ export type RunModel = (feeds: ModelFeeds) => Promise<ModelOutputs>;
 /**
  * Keyterm graphs kept by a decoder, by their keyterms' content: a session's
  * finals reuse its graph, and sessions with the same list share one (they
- * share nothing else). A graph of 100 phrases of 50 characters is ~5k nodes,
- * a few hundred KiB, so 64 of them stay small.
+ * share nothing else). A graph at the protocol's limits (100 phrases of 50
+ * characters: 5k nodes, a Map each) measured 1.2 MiB, so 16 of them stay
+ * under 20 MiB per recognizer thread; a few names take a few KiB.
  */
-const MAX_KEYTERM_GRAPHS = 64;
+const MAX_KEYTERM_GRAPHS = 16;
 
 const EMPTY_RESULT: RecognitionResult = { text: '', tokens: [], tokenTimesMs: [], words: [] };
 
