@@ -13,9 +13,10 @@
  * model call is retried job by job, so a bad input fails only its own
  * stream's job. Up to the recognizer's `parallelism` batches run at once (one
  * per recognizer thread), so a final never waits behind another batch's
- * partials while a thread is free. A final can also be decoded ahead (`finalAhead`, when a
- * segment's speech pauses just before its endpoint): `final` then takes that
- * result if its audio is the same, so the user waits for the endpoint only.
+ * partials while a thread is free. A final can also be decoded ahead
+ * (`finalAhead`, when a segment's speech pauses just before its endpoint):
+ * `final` then takes that result if its audio is the same, so the user waits
+ * for the endpoint only.
  */
 import type { RecognitionResult } from './asr/batch-decoder.js';
 import type { Keyterms } from './asr/context-graph.js';
@@ -107,6 +108,7 @@ export class RecognitionScheduler {
    * the result for `final`. Replaces the key's previous one.
    */
   finalAhead(key: string, audio: Float32Array, keyterms?: Keyterms): void {
+    this.cancelPartial(key);
     this.cancelFinalAhead(key);
     const result = this.enqueueFinal(key, audio, true, keyterms);
     // A failure reaches the final that takes this result; one that is never taken must not go unhandled.
@@ -122,9 +124,8 @@ export class RecognitionScheduler {
     this.stats?.onFinalAhead?.(i >= 0 ? 'cancelled' : 'wasted');
   }
 
+  /** Queues a final; the caller has cancelled the key's pending partial, which a final supersedes. */
   private enqueueFinal(key: string, audio: Float32Array, ahead: boolean, keyterms: Keyterms | undefined): Promise<RecognitionResult | null> {
-    // A final supersedes the segment's pending partial.
-    this.cancelPartial(key);
     return new Promise((resolve, reject) => {
       this.finals.push({ kind: 'final', key, audio, keyterms, growthSamples: audio.length, first: false, ahead, enqueuedAtMs: performance.now(), resolve, reject });
       this.kick();

@@ -31,15 +31,16 @@ import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { SAMPLE_RATE_HZ } from '../../engine/audio/format.js';
 import { resolveModel } from '../../engine/models/resolve.js';
+import { DEFAULT_SEGMENTER_OPTIONS } from '../../engine/vad/segmenter.js';
 import type { ServerMessage, Word } from '../../protocol/messages.js';
 import { sharedPath } from '../../testkit/paths.js';
 
-const SAMPLE_RATE = 16_000;
 /** Silero v5 window, as sherpa's examples feed it. */
 const WINDOW = 512;
 /** Longest segment before the VAD cuts it, as our server's --max-segment-ms default. */
-const MAX_SEGMENT_S = 15;
+const MAX_SEGMENT_S = DEFAULT_SEGMENTER_OPTIONS.maxSegmentMs / 1000;
 /** Word end of a segment's last word when sherpa's timestamps give no frame stride. */
 const DEFAULT_FRAME_MS = 40;
 
@@ -79,7 +80,7 @@ const threads = Number(option('threads', '1'));
 const maxDecoders = Number(option('decoders', String(availableParallelism())));
 const sherpa = createRequire(import.meta.url)('sherpa-onnx-node') as Sherpa;
 const recognizer = new sherpa.OfflineRecognizer({
-  featConfig: { sampleRate: SAMPLE_RATE, featureDim: 80 },
+  featConfig: { sampleRate: SAMPLE_RATE_HZ, featureDim: 80 },
   modelConfig: { nemoCtc: { model: model.modelPath }, tokens: model.tokensPath, numThreads: threads, provider: 'cpu', debug: 0 },
 });
 
@@ -93,7 +94,7 @@ async function decode(samples: Float32Array): Promise<SherpaResult> {
   decoding++;
   try {
     const stream = recognizer.createStream();
-    stream.acceptWaveform({ samples, sampleRate: SAMPLE_RATE });
+    stream.acceptWaveform({ samples, sampleRate: SAMPLE_RATE_HZ });
     return await recognizer.decodeAsync(stream);
   } finally {
     decoding--;
@@ -146,7 +147,7 @@ class Session {
     this.vad = new sherpa.Vad(
       {
         sileroVad: { model: vadModel, threshold: 0.5, minSilenceDuration: endpointingMs / 1000, minSpeechDuration: 0.25, windowSize: WINDOW, maxSpeechDuration: MAX_SEGMENT_S },
-        sampleRate: SAMPLE_RATE,
+        sampleRate: SAMPLE_RATE_HZ,
         numThreads: 1,
         provider: 'cpu',
         debug: 0,
@@ -164,7 +165,7 @@ class Session {
   audio(buf: Buffer): void {
     const pcm = new Int16Array(buf.buffer, buf.byteOffset, buf.byteLength >> 1);
     this.samplesReceived += pcm.length;
-    audioSecondsTotal += pcm.length / SAMPLE_RATE;
+    audioSecondsTotal += pcm.length / SAMPLE_RATE_HZ;
     const all = new Float32Array(this.pending.length + pcm.length);
     all.set(this.pending);
     for (let i = 0; i < pcm.length; i++) all[this.pending.length + i] = pcm[i] / 32768;
@@ -173,7 +174,7 @@ class Session {
       this.vad.acceptWaveform(all.subarray(off, off + WINDOW));
       if (this.vad.isDetected() && !this.inSpeech) {
         this.inSpeech = true;
-        this.send({ type: 'speech_started', channel: 0, segment_id: this.nextSegmentId, at_ms: Math.round(((this.samplesReceived - pcm.length + off) * 1000) / SAMPLE_RATE) });
+        this.send({ type: 'speech_started', channel: 0, segment_id: this.nextSegmentId, at_ms: Math.round(((this.samplesReceived - pcm.length + off) * 1000) / SAMPLE_RATE_HZ) });
       } else if (!this.vad.isDetected()) this.inSpeech = false;
       this.drainSegments();
     }
@@ -185,8 +186,8 @@ class Session {
       const seg = this.vad.front(false);
       this.vad.pop();
       const id = this.nextSegmentId++;
-      const startMs = (seg.start * 1000) / SAMPLE_RATE;
-      const endMs = ((seg.start + seg.samples.length) * 1000) / SAMPLE_RATE;
+      const startMs = (seg.start * 1000) / SAMPLE_RATE_HZ;
+      const endMs = ((seg.start + seg.samples.length) * 1000) / SAMPLE_RATE_HZ;
       const result = decode(seg.samples);
       this.sendChain = this.sendChain.then(async () => {
         const r = await result;
@@ -204,7 +205,7 @@ class Session {
     this.vad.flush();
     this.drainSegments();
     void this.sendChain.then(() => {
-      this.send({ type: 'closed', reason: 'client_close', audio_ms_received: Math.round((this.samplesReceived * 1000) / SAMPLE_RATE), finals_sent: this.finalsSent });
+      this.send({ type: 'closed', reason: 'client_close', audio_ms_received: Math.round((this.samplesReceived * 1000) / SAMPLE_RATE_HZ), finals_sent: this.finalsSent });
       this.ws.close(1000);
     });
   }
