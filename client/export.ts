@@ -5,20 +5,17 @@
  * page and in Node tests. Segments have the field names of the protocol and
  * of TranscriptDocument's segments, which can be passed in as they are.
  *
- * Segments are written in the order given. Text is put on one line (ASR text
- * has no line breaks, but a blank line would end an SRT/VTT cue early), and
- * segments with no text are left out of the subtitle and text formats, since
- * an empty cue is invalid SRT. JSON keeps every segment.
+ * Segments are written in the order given. Text is put on one line, and
+ * segments with no text are left out of the subtitle and text formats (the
+ * subtitle rules: protocol/subtitles.ts). JSON keeps every segment.
  */
 import type { Word } from '../protocol/messages.js';
+import { clock, spoken, toSrt, toVtt, wholeMs, type SubtitleSegment } from '../protocol/subtitles.js';
 
-export interface ExportSegment {
-  /** stream time, milliseconds */
-  start_ms: number;
-  end_ms: number;
-  text: string;
-  /** speaker label ('S1', ...), empty when unknown */
-  speaker: string;
+// Part of the client's export API; written by protocol/subtitles.ts, which the server's file route shares.
+export { clock, toSrt, toVtt };
+
+export interface ExportSegment extends SubtitleSegment {
   /** 0 when absent */
   channel?: number;
   /** per-word times and labels, kept by JSON only; none when absent */
@@ -58,22 +55,6 @@ export function toTxt(segments: readonly ExportSegment[]): string {
   return spoken(segments)
     .map((s) => `[${clock(s.start_ms, '.')} - ${clock(s.end_ms, '.')}] ${s.speaker ? `${s.speaker}: ` : ''}${s.text}\n`)
     .join('');
-}
-
-/** SubRip: numbered cues from 1, `HH:MM:SS,mmm` times, the speaker as a `S1: ` prefix. */
-export function toSrt(segments: readonly ExportSegment[]): string {
-  return spoken(segments)
-    .map((s, i) => `${i + 1}\n${clock(s.start_ms, ',')} --> ${clock(s.end_ms, ',')}\n${s.speaker ? `${s.speaker}: ` : ''}${s.text}\n`)
-    .join('\n');
-}
-
-/** WebVTT: `HH:MM:SS.mmm` times, the speaker as a voice span (`<v S1>`), cue text escaped. */
-export function toVtt(segments: readonly ExportSegment[]): string {
-  const cues = spoken(segments).map((s) => {
-    const text = escapeVtt(s.text);
-    return `${clock(s.start_ms, '.')} --> ${clock(s.end_ms, '.')}\n${s.speaker ? `<v ${escapeVtt(s.speaker)}>${text}</v>` : text}\n`;
-  });
-  return ['WEBVTT\n', ...cues].join('\n');
 }
 
 /**
@@ -133,31 +114,6 @@ export function parseTranscriptJson(text: string): TranscriptFile {
   return { title: file.title, segments };
 }
 
-/** `HH:MM:SS<sep>mmm`; hours keep growing past 99 rather than wrapping. */
-export function clock(ms: number, msSeparator: '.' | ','): string {
-  const total = wholeMs(ms);
-  const hours = Math.floor(total / 3_600_000);
-  const minutes = Math.floor(total / 60_000) % 60;
-  const seconds = Math.floor(total / 1000) % 60;
-  return `${pad(hours, 2)}:${pad(minutes, 2)}:${pad(seconds, 2)}${msSeparator}${pad(total % 1000, 3)}`;
-}
-
-/** Segments with text, their text and speaker on one line. */
-function spoken(segments: readonly ExportSegment[]): ExportSegment[] {
-  return segments
-    .map((s) => ({ ...s, text: oneLine(s.text), speaker: oneLine(s.speaker) }))
-    .filter((s) => s.text !== '');
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
-
-/** Cue text may not hold a raw `&`, `<` or `>` (and so never `-->`). */
-function escapeVtt(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
 function expectRecord(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`not a transcript: ${what} must be an object`);
   return value as Record<string, unknown>;
@@ -172,13 +128,4 @@ function expectString(value: unknown, what: string): string {
 function expectMs(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw new Error(`not a transcript: ${what} must be a non-negative integer`);
   return value;
-}
-
-function wholeMs(ms: number): number {
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`a time must be a non-negative number of milliseconds, got ${ms}`);
-  return Math.round(ms);
-}
-
-function pad(n: number, width: number): string {
-  return String(n).padStart(width, '0');
 }

@@ -10,6 +10,7 @@
  */
 import { deflateRawSync } from 'node:zlib';
 import type { Transcript } from '../../engine/index.js';
+import { toSrt, toVtt, type SubtitleSegment } from '../../protocol/subtitles.js';
 import type { FileTranscript } from '../file-transcription.js';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'vtt', 'verbose_json'] as const;
@@ -30,15 +31,9 @@ function fullText(t: FileTranscript): string {
   return t.segments.map((s) => s.text).join(' ');
 }
 
-/** `hh:mm:ss` plus `,mmm` (SRT) or `.mmm` (WebVTT). */
-function timestamp(ms: number, separator: ',' | '.'): string {
-  const total = Math.max(0, Math.round(ms));
-  const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-  return `${pad(Math.floor(total / 3_600_000))}:${pad(Math.floor(total / 60_000) % 60)}:${pad(Math.floor(total / 1000) % 60)}${separator}${pad(total % 1000, 3)}`;
-}
-
-function cues(segments: Transcript[], separator: ',' | '.', numbered: boolean): string {
-  return segments.map((s, i) => `${numbered ? `${i + 1}\n` : ''}${timestamp(s.startMs, separator)} --> ${timestamp(s.endMs, separator)}\n${s.text}\n\n`).join('');
+/** The finals as subtitle cues (no speaker prefix: OpenAI's formats have none). */
+function cuesOf(segments: Transcript[]): SubtitleSegment[] {
+  return segments.map((s) => ({ start_ms: s.startMs, end_ms: s.endMs, text: s.text, speaker: '' }));
 }
 
 function segmentStats(s: Transcript) {
@@ -63,9 +58,9 @@ export function formatTranscript(t: FileTranscript, format: ResponseFormat, gran
     case 'text':
       return text(`${fullText(t)}\n`);
     case 'srt':
-      return text(cues(t.segments, ',', true));
+      return text(toSrt(cuesOf(t.segments)));
     case 'vtt':
-      return text(`WEBVTT\n\n${cues(t.segments, '.', false)}`);
+      return text(toVtt(cuesOf(t.segments)));
     case 'verbose_json':
       return json({
         task: 'transcribe',
