@@ -28,8 +28,38 @@ export function greedyDecode(
   vocabSize: number,
   blankId: number,
 ): CtcHypothesis {
-  const hyp: CtcHypothesis = { tokenIds: [], frames: [], tokenProbs: [] };
-  let prev = -1;
+  const carry = newGreedyCarry();
+  extendGreedy(carry, logProbs, offset, numFrames, vocabSize, blankId);
+  return carry.hyp;
+}
+
+/**
+ * A best path carried across a stream's chunks: the hypothesis so far, the
+ * last frame's argmax (a repeat across a chunk boundary is one token; a
+ * blank between two equal tokens makes two) and the frames read.
+ */
+export interface GreedyCarry {
+  hyp: CtcHypothesis;
+  lastId: number;
+  frames: number;
+}
+
+export function newGreedyCarry(): GreedyCarry {
+  return { hyp: { tokenIds: [], frames: [], tokenProbs: [] }, lastId: -1, frames: 0 };
+}
+
+/** Extends `carry` by `numFrames` more frames; returns how many tokens they added. */
+export function extendGreedy(
+  carry: GreedyCarry,
+  logProbs: Float32Array,
+  offset: number,
+  numFrames: number,
+  vocabSize: number,
+  blankId: number,
+): number {
+  const { hyp } = carry;
+  const before = hyp.tokenIds.length;
+  let prev = carry.lastId;
   for (let t = 0; t < numFrames; t++) {
     const row = offset + t * vocabSize;
     let best = 0;
@@ -42,12 +72,14 @@ export function greedyDecode(
     }
     if (best !== blankId && best !== prev) {
       hyp.tokenIds.push(best);
-      hyp.frames.push(t);
+      hyp.frames.push(carry.frames + t);
       hyp.tokenProbs.push(Math.exp(bestLp));
     }
     prev = best;
   }
-  return hyp;
+  carry.lastId = prev;
+  carry.frames += numFrames;
+  return hyp.tokenIds.length - before;
 }
 
 /**

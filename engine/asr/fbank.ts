@@ -1,9 +1,12 @@
 /**
- * Log-mel filterbank features of 16 kHz audio: the input NeMo CTC models take
- * (sherpa-onnx's fbank, kaldi-native-fbank options). This is the TypeScript twin
- * of tools/train-demo-model/fbank.py, which is the spec and which computed the
- * demo model's training features, so the two must agree number for number
- * (tests/fbank.test.ts holds them to it).
+ * Log-mel filterbank features of 16 kHz audio, of the two kinds the models
+ * take (`FbankKind`). The offline kind is the TypeScript twin of
+ * tools/train-demo-model/fbank.py, which is the spec and which computed the
+ * offline demo model's training features, so the two must agree number for
+ * number (tests/fbank.test.ts holds them to it). The streaming kind is
+ * kaldi-native-fbank's defaults, what sherpa-onnx feeds its streaming models
+ * (tools/train-demo-model/kaldi_fbank.py trained the streaming demo model on
+ * it; tests/streaming-parity.test.ts checks it against sherpa-onnx itself).
  */
 import FFT from 'fft.js';
 import { SAMPLE_RATE_HZ } from '../audio/format.js';
@@ -36,10 +39,35 @@ export function numFrames(numSamples: number): number {
   return Math.floor((numSamples + FRAME_SHIFT_SAMPLES / 2) / FRAME_SHIFT_SAMPLES);
 }
 
-/** Periodic Hann window. */
-const WINDOW = new Float64Array(FRAME_LENGTH_SAMPLES);
-for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) {
-  WINDOW[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / FRAME_LENGTH_SAMPLES);
+/**
+ * How a model wants its log-mel computed. Two kinds exist: the offline NeMo
+ * CTC models' (`NEMO_FBANK`: what fbank.py computes, a periodic Hann window
+ * and Slaney's mel filters over 0-8000 Hz scaled to unit area), and what
+ * sherpa-onnx gives its streaming models (`KALDI_FBANK`: kaldi-native-fbank's
+ * defaults: DC offset removed per frame, Povey window, Kaldi's mel scale
+ * over 20-7600 Hz, unscaled triangles). Both pre-emphasise by 0.97 and pad
+ * the 25 ms frame to a 512-point FFT.
+ */
+export interface FbankKind {
+  window: 'hann' | 'povey';
+  removeDcOffset: boolean;
+  mel: 'slaney' | 'kaldi';
+  lowHz: number;
+  highHz: number;
+}
+
+export const NEMO_FBANK: FbankKind = { window: 'hann', removeDcOffset: false, mel: 'slaney', lowHz: 0, highHz: SAMPLE_RATE_HZ / 2 };
+export const KALDI_FBANK: FbankKind = { window: 'povey', removeDcOffset: true, mel: 'kaldi', lowHz: 20, highHz: SAMPLE_RATE_HZ / 2 - 400 };
+
+function frameWindow(kind: FbankKind['window']): Float64Array {
+  const w = new Float64Array(FRAME_LENGTH_SAMPLES);
+  for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) {
+    // Hann is periodic (fbank.py's torch.hann_window); Povey's is Kaldi's symmetric Hann to the power 0.85.
+    w[i] = kind === 'hann'
+      ? 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / FRAME_LENGTH_SAMPLES)
+      : Math.pow(0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (FRAME_LENGTH_SAMPLES - 1)), 0.85);
+  }
+  return w;
 }
 
 /**
@@ -69,33 +97,53 @@ function slaneyMelToHz(mel: number): number {
   return SLANEY_HZ_PER_MEL * mel;
 }
 
-/** Triangles evenly spaced in mel from 0 to 8000 Hz, each scaled to unit area in Hz (slaney norm). */
-function melFilterBank(): MelFilterBank {
+/** Kaldi's mel scale. */
+function kaldiHzToMel(hz: number): number {
+  return 1127 * Math.log(1 + hz / 700);
+}
+
+/**
+ * Triangles evenly spaced in mel from lowHz to highHz. Slaney's are drawn in
+ * Hz and scaled to unit area (librosa's slaney norm); Kaldi's are drawn in
+ * mel and left unscaled.
+ */
+function melFilterBank(kind: FbankKind): MelFilterBank {
   const binHz = SAMPLE_RATE_HZ / FFT_SIZE;
-  const melLow = slaneyHzToMel(0);
-  const melHigh = slaneyHzToMel(SAMPLE_RATE_HZ / 2);
-  const melDelta = (melHigh - melLow) / (NUM_MEL_BINS + 1);
+  const toMel = kind.mel === 'slaney' ? slaneyHzToMel : kaldiHzToMel;
+  const melLow = toMel(kind.lowHz);
+  const melDelta = (toMel(kind.highHz) - melLow) / (NUM_MEL_BINS + 1);
   const firstFftBin = new Int32Array(NUM_MEL_BINS);
   const offset = new Int32Array(NUM_MEL_BINS + 1);
   const weights: number[] = [];
   for (let b = 0; b < NUM_MEL_BINS; b++) {
-    const leftHz = slaneyMelToHz(melLow + b * melDelta);
-    const centerHz = slaneyMelToHz(melLow + (b + 1) * melDelta);
-    const rightHz = slaneyMelToHz(melLow + (b + 2) * melDelta);
+    const [left, center, right] = [0, 1, 2].map((j) => melLow + (b + j) * melDelta);
+    // Slaney: the corners in Hz, the FFT bins' own Hz; Kaldi: everything in mel.
+    const [l, c, r] = kind.mel === 'slaney' ? [left, center, right].map(slaneyMelToHz) : [left, center, right];
     offset[b] = weights.length;
     for (let k = 0; k < NUM_FFT_BINS; k++) {
-      const hz = k * binHz;
-      if (!(hz > leftHz && hz < rightHz)) continue;
-      const triangle = hz <= centerHz ? (hz - leftHz) / (centerHz - leftHz) : (rightHz - hz) / (rightHz - centerHz);
+      const x = kind.mel === 'slaney' ? k * binHz : kaldiHzToMel(k * binHz);
+      if (!(x > l && x < r)) continue;
+      const triangle = x <= c ? (x - l) / (c - l) : (r - x) / (r - c);
       if (weights.length === offset[b]) firstFftBin[b] = k;
-      weights.push((triangle * 2) / (rightHz - leftHz));
+      weights.push(kind.mel === 'slaney' ? (triangle * 2) / (r - l) : triangle);
     }
   }
   offset[NUM_MEL_BINS] = weights.length;
   return { firstFftBin, offset, weights: Float64Array.from(weights) };
 }
 
-const MEL = melFilterBank();
+interface Fbank {
+  kind: FbankKind;
+  window: Float64Array;
+  mel: MelFilterBank;
+}
+
+const FBANKS = [NEMO_FBANK, KALDI_FBANK].map((kind): Fbank => ({ kind, window: frameWindow(kind.window), mel: melFilterBank(kind) }));
+
+function fbankOf(kind: FbankKind): Fbank {
+  return FBANKS.find((f) => f.kind === kind) ?? { kind, window: frameWindow(kind.window), mel: melFilterBank(kind) };
+}
+
 // fft.js's radix-4 real transform: it timed slightly faster (3.5 vs 3.8 us per
 // spectrum) than the radix-2 FFT this project first wrote, which it replaced.
 const FFT_512 = new FFT(FFT_SIZE);
@@ -117,33 +165,53 @@ function reflectIndex(i: number, numSamples: number): number {
   return j;
 }
 
+/** The first sample of frame f: it is centred on sample 160 f + 80, i.e. covers [160 f - 120, 160 f + 280). */
+export function frameStartSample(f: number): number {
+  return f * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES / 2 - FRAME_LENGTH_SAMPLES / 2;
+}
+
+/** Frames of a signal still growing (no reflection at its end): those whose 25 ms lie inside its first `numSamples`. */
+export function completeFrames(numSamples: number): number {
+  return Math.max(0, Math.floor((numSamples - frameStartSample(0) - FRAME_LENGTH_SAMPLES) / FRAME_SHIFT_SAMPLES) + 1);
+}
+
 /** Natural-log mel energies, [numFrames(n), 80], of 16 kHz samples in [-1, 1]; not normalised. */
-export function computeLogMel(samples16k: Float32Array): LogMel {
-  const { firstFftBin, offset, weights } = MEL;
-  const numSamples = samples16k.length;
-  const frames = numFrames(numSamples);
-  const data = new Float32Array(frames * NUM_MEL_BINS);
-  const reflected = new Float32Array(FRAME_LENGTH_SAMPLES);
+export function computeLogMel(samples16k: Float32Array, kind: FbankKind = NEMO_FBANK): LogMel {
+  return logMelFrames(samples16k, 0, 0, numFrames(samples16k.length), kind);
+}
+
+/**
+ * Frames [firstFrame, firstFrame + count) of a signal of which `samples`
+ * holds the part from sample `sliceStart` on: a streaming model's window,
+ * cut from the open segment. Past either end of the slice the signal is
+ * reflected as Kaldi reflects it at the ends of a whole signal, so a slice
+ * starting at 0 gives the same first frames as the whole signal.
+ */
+export function logMelFrames(samples: Float32Array, sliceStart: number, firstFrame: number, count: number, kind: FbankKind = KALDI_FBANK): LogMel {
+  const { window, mel } = fbankOf(kind);
+  const { firstFftBin, offset, weights } = mel;
+  const numSamples = samples.length;
+  const data = new Float32Array(count * NUM_MEL_BINS);
+  const frame = new Float64Array(FRAME_LENGTH_SAMPLES);
   // Samples 400..511 stay zero: the FFT pads the 25 ms frame to 512 points.
   const fftInput = new Float64Array(FFT_SIZE);
   const power = new Float64Array(FFT_SIZE / 2 + 1);
 
-  for (let f = 0; f < frames; f++) {
-    // Frame f is centred on sample 160 f + 80, i.e. covers [160 f - 120, 160 f + 280).
-    const start = f * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES / 2 - FRAME_LENGTH_SAMPLES / 2;
-    let source = samples16k;
-    let first = start;
-    if (start < 0 || start + FRAME_LENGTH_SAMPLES > numSamples) {
-      for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) reflected[i] = samples16k[reflectIndex(start + i, numSamples)];
-      source = reflected;
-      first = 0;
+  for (let f = 0; f < count; f++) {
+    const start = frameStartSample(firstFrame + f) - sliceStart;
+    const inside = start >= 0 && start + FRAME_LENGTH_SAMPLES <= numSamples;
+    for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) frame[i] = samples[inside ? start + i : reflectIndex(start + i, numSamples)];
+    if (kind.removeDcOffset) {
+      let sum = 0;
+      for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) sum += frame[i];
+      const mean = sum / FRAME_LENGTH_SAMPLES;
+      for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) frame[i] -= mean;
     }
-
     // Pre-emphasis treats the sample before the frame as the first sample itself.
-    let previous = source[first];
+    let previous = frame[0];
     for (let i = 0; i < FRAME_LENGTH_SAMPLES; i++) {
-      const x = source[first + i];
-      fftInput[i] = (x - PREEMPHASIS * previous) * WINDOW[i];
+      const x = frame[i];
+      fftInput[i] = (x - PREEMPHASIS * previous) * window[i];
       previous = x;
     }
 
@@ -158,7 +226,7 @@ export function computeLogMel(samples16k: Float32Array): LogMel {
       data[row + b] = Math.log(energy > LOG_FLOOR ? energy : LOG_FLOOR);
     }
   }
-  return { data, numFrames: frames, numBins: NUM_MEL_BINS };
+  return { data, numFrames: count, numBins: NUM_MEL_BINS };
 }
 
 /**
