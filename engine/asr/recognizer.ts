@@ -17,11 +17,12 @@ import type { ort } from '../onnx-runtime.js';
 import type { ModelInfo } from '../model-thread.js';
 import { WorkerRpc } from '../worker-rpc.js';
 import type { DecoderSpec, RecognitionResult } from './batch-decoder.js';
+import type { SearchSpec } from './ctc-search.js';
 import type { Keyterms } from './context-graph.js';
 import { DEFAULT_PRUNING } from './ctc.js';
 import { FRAME_SHIFT_MS } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
-import { parseTokens } from './tokens.js';
+import { parseTokens, type TokenTable } from './tokens.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 
@@ -86,6 +87,64 @@ type RecognizerThread = WorkerRpc<RecognizeRequest, RecognitionResult[], ModelIn
 
 const WORKER_ENTRY = new URL('./recognizer-worker.ts', import.meta.url).href;
 
+/** What both recognizers (offline here, streaming in streaming-recognizer.ts) read and decide before starting their threads. */
+export async function recognizerSetup(opts: RecognizerOptions): Promise<{
+  tokensText: string;
+  tokens: TokenTable;
+  meta: Record<string, string>;
+  options: ort.InferenceSession.SessionOptions;
+  search: SearchSpec;
+}> {
+  const lmPaths = [opts.lmPath, opts.wordLmPath].filter(Boolean);
+  if (lmPaths.length > 0 && opts.decoding === 'greedy') {
+    throw new Error(`a language model (${lmPaths.join(', ')}) needs beam decoding; greedy decoding cannot use one`);
+  }
+  const tokensText = await readFile(opts.tokensPath, 'utf8');
+  const d = DEFAULT_BEAM_DECODING;
+  return {
+    tokensText,
+    tokens: parseTokens(tokensText),
+    meta: readOnnxMetadata(await readFile(opts.modelPath)),
+    options: {
+      executionProviders: opts.executionProvider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      intraOpNumThreads: opts.numThreads ?? 0,
+      graphOptimizationLevel: 'all',
+    },
+    search: {
+      tokensText,
+      decoding: opts.decoding ?? (lmPaths.length > 0 ? 'beam' : 'greedy'),
+      beamSize: opts.beamSize ?? d.beamSize,
+      pruning: { tokenFloorNats: opts.tokenFloorNats ?? d.tokenFloorNats, scoreWindowNats: opts.scoreWindowNats ?? d.scoreWindowNats },
+      lm: {
+        lmPath: opts.lmPath,
+        lmWeight: opts.lmWeight ?? d.lmWeight,
+        lmTokenBonus: opts.lmTokenBonus ?? d.lmTokenBonus,
+        wordLmPath: opts.wordLmPath,
+        wordLmWeight: opts.wordLmWeight ?? d.wordLmWeight,
+        wordBonus: opts.wordBonus ?? d.wordBonus,
+        oovPenalty: opts.oovPenalty ?? d.oovPenalty,
+      },
+    },
+  };
+}
+
+/** Starts `count` threads of `entry`; if any fails, closes the others and throws its reason. */
+export async function startThreads<Req, Res, Info>(entry: string, init: unknown, count: number, label: string): Promise<WorkerRpc<Req, Res, Info>[]> {
+  const started = await Promise.allSettled(Array.from({ length: Math.max(1, count) }, () => WorkerRpc.start<Req, Res, Info>(entry, init, label)));
+  const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(threads.map((t) => t.close()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return threads;
+}
+
+/** The thread with the fewest calls in flight. */
+export function leastBusy<T extends { inFlight: number }>(threads: readonly T[]): T {
+  return threads.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
+}
+
 export class CtcRecognizer {
   private constructor(
     private readonly threads: RecognizerThread[],
@@ -96,14 +155,7 @@ export class CtcRecognizer {
   ) {}
 
   static async load(opts: RecognizerOptions): Promise<CtcRecognizer> {
-    const lmPaths = [opts.lmPath, opts.wordLmPath].filter(Boolean);
-    if (lmPaths.length > 0 && opts.decoding === 'greedy') {
-      throw new Error(`a language model (${lmPaths.join(', ')}) needs beam decoding; greedy decoding cannot use one`);
-    }
-    const tokensText = await readFile(opts.tokensPath, 'utf8');
-    const tokens = parseTokens(tokensText);
-    const provider = opts.executionProvider ?? 'cpu';
-    const meta = readOnnxMetadata(await readFile(opts.modelPath));
+    const { tokens, meta, options, search } = await recognizerSetup(opts);
     const vocabSize = Number(meta.vocab_size);
     const subsampling = Number(meta.subsampling_factor);
     if (!Number.isInteger(subsampling) || subsampling < 1) {
@@ -112,40 +164,15 @@ export class CtcRecognizer {
     if (vocabSize !== tokens.symbols.length) {
       throw new Error(`${opts.modelPath}: metadata vocab_size ${meta.vocab_size} != ${tokens.symbols.length} tokens in ${opts.tokensPath}`);
     }
-    const d = DEFAULT_BEAM_DECODING;
     const init: RecognizerThreadInit = {
       modelPath: opts.modelPath,
-      options: {
-        executionProviders: provider === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-        intraOpNumThreads: opts.numThreads ?? 0,
-        graphOptimizationLevel: 'all',
-      },
-      spec: {
-        tokensText,
-        subsamplingFactor: subsampling,
-        normalizeType: meta.normalize_type ?? '',
-        decoding: opts.decoding ?? (lmPaths.length > 0 ? 'beam' : 'greedy'),
-        beamSize: opts.beamSize ?? d.beamSize,
-        pruning: { tokenFloorNats: opts.tokenFloorNats ?? d.tokenFloorNats, scoreWindowNats: opts.scoreWindowNats ?? d.scoreWindowNats },
-        lm: {
-          lmPath: opts.lmPath,
-          lmWeight: opts.lmWeight ?? d.lmWeight,
-          lmTokenBonus: opts.lmTokenBonus ?? d.lmTokenBonus,
-          wordLmPath: opts.wordLmPath,
-          wordLmWeight: opts.wordLmWeight ?? d.wordLmWeight,
-          wordBonus: opts.wordBonus ?? d.wordBonus,
-          oovPenalty: opts.oovPenalty ?? d.oovPenalty,
-        },
-      },
+      options,
+      spec: { ...search, subsamplingFactor: subsampling, normalizeType: meta.normalize_type ?? '' },
     };
-    const count = Math.max(1, opts.threads ?? 1);
-    const started = await Promise.allSettled(Array.from({ length: count }, () => WorkerRpc.start<RecognizeRequest, RecognitionResult[], ModelInfo>(WORKER_ENTRY, init, 'recognizer thread')));
-    const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const failed = started.find((s) => s.status === 'rejected');
-    const missing = ['features', 'features_length'].find((input) => threads.length > 0 && !threads[0].info.inputNames.includes(input));
-    if (failed || missing) {
+    const threads = await startThreads<RecognizeRequest, RecognitionResult[], ModelInfo>(WORKER_ENTRY, init, opts.threads ?? 1, 'recognizer thread');
+    const missing = ['features', 'features_length'].find((input) => !threads[0].info.inputNames.includes(input));
+    if (missing) {
       await Promise.all(threads.map((t) => t.close()));
-      if (failed) throw (failed as PromiseRejectedResult).reason;
       throw new Error(`${opts.modelPath}: model has no input "${missing}" (inputs: ${threads[0].info.inputNames.join(', ')})`);
     }
     return new CtcRecognizer(threads, opts.name ?? path.basename(path.dirname(opts.modelPath)), subsampling, tokens.symbols);
@@ -168,8 +195,7 @@ export class CtcRecognizer {
    * decoding of finals is; `keyterms[i]` biases the beam search of utterance i.
    */
   recognizeBatch(utterances16k: Float32Array[], partial: boolean[] = [], keyterms: (Keyterms | undefined)[] = []): Promise<RecognitionResult[]> {
-    const thread = this.threads.reduce((a, b) => (b.inFlight < a.inFlight ? b : a));
-    return thread.call({ utterances: utterances16k, partial, keyterms });
+    return leastBusy(this.threads).call({ utterances: utterances16k, partial, keyterms });
   }
 
   async close(): Promise<void> {
