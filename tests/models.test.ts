@@ -390,11 +390,14 @@ describe('models CLI', () => {
     const listed = cli('list');
     expect(listed.status).toBe(0);
     const rows = listed.stdout.split('\n');
+    expect(rows[0]).toMatch(/^NAME +SIZE  STREAMING  CACHED  DESCRIPTION$/);
     for (const m of REGISTRY) {
       const row = rows.find((r) => r.startsWith(`${m.name} `));
       expect(row, m.name).toBeDefined();
       expect(row).toMatch(m === model ? / yes / : / no /);
+      expect(row).toContain(m.streaming ? `  ${m.streaming.latencyMs} ms ` : '  offline ');
     }
+    expect(rows.find((r) => r.startsWith('sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms-int8 '))).toMatch(/ 99 MB  80 ms +no /);
 
     const printed = cli('path', model.name);
     expect(printed.status).toBe(0);
