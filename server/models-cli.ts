@@ -7,7 +7,8 @@ import { defaultModelsDir, isCached, modelCacheDir, pullModel } from '../engine/
 import { REGISTRY, findRegistryModel, type RegistryModel } from '../engine/models/registry.js';
 
 const USAGE = `usage: npm run models -- <command>
-  list         the registry models, their download size, and whether each is downloaded
+  list         the registry models: download size, streaming latency (or offline),
+               whether each is downloaded
   pull NAME    download and unpack NAME into the cache (resumes an interrupted download)
   path NAME    print the cached folder of NAME (use it as the server's model)
 cache: ${defaultModelsDir()} (env MODELS_DIR)`;
@@ -21,13 +22,19 @@ function requireModel(name: string | undefined, command: string): RegistryModel 
   return model;
 }
 
+/** STREAMING column: a streaming export's latency, or `offline` (whole segments). */
+function streamingLabel(m: RegistryModel): string {
+  return m.streaming ? `${m.streaming.latencyMs} ms` : 'offline';
+}
+
 function list(modelsDir: string): void {
   const nameWidth = Math.max(...REGISTRY.map((m) => m.name.length));
-  console.log(`${'NAME'.padEnd(nameWidth)}  ${'SIZE'.padStart(8)}  CACHED  DESCRIPTION`);
+  const streamingWidth = Math.max('STREAMING'.length, ...REGISTRY.map((m) => streamingLabel(m).length));
+  console.log(`${'NAME'.padEnd(nameWidth)}  ${'SIZE'.padStart(8)}  ${'STREAMING'.padEnd(streamingWidth)}  CACHED  DESCRIPTION`);
   for (const m of REGISTRY) {
     const size = m.archiveBytes === null ? '?' : `${Math.round(m.archiveBytes / 1e6)} MB`;
     const cached = isCached(m, modelsDir) ? 'yes' : 'no';
-    console.log(`${m.name.padEnd(nameWidth)}  ${size.padStart(8)}  ${cached.padEnd(6)}  ${m.description}`);
+    console.log(`${m.name.padEnd(nameWidth)}  ${size.padStart(8)}  ${streamingLabel(m).padEnd(streamingWidth)}  ${cached.padEnd(6)}  ${m.description}`);
   }
   console.log(`cache: ${modelsDir}`);
 }

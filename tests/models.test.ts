@@ -115,6 +115,7 @@ function entry(url: string, overrides: Partial<RegistryModel> = {}): RegistryMod
     tokensFile: 'tokens.txt',
     language: 'en',
     licence: null,
+    streaming: null,
     ...overrides,
   };
 }
@@ -271,6 +272,17 @@ describe('resolveModel', () => {
     expect(lines.join('\n')).toContain('first downloaded registry model');
   });
 
+  it('picks a pulled offline model before a pulled streaming one when none is named', () => {
+    const streaming = REGISTRY.find((m) => m.streaming !== null)!;
+    const offline = REGISTRY.filter((m) => m.streaming === null).at(-1)!;
+    const demoDir = path.join(modelsDir, 'no-demo');
+    fakeModelFolder(path.join(modelsDir, streaming.name), [streaming.modelFile, streaming.tokensFile]);
+    expect(resolveModel(undefined, { modelsDir, demoDir, log: () => {} }).name).toBe(streaming.name);
+    fakeModelFolder(path.join(modelsDir, offline.name), [offline.modelFile, offline.tokensFile]);
+    expect(resolveModel(undefined, { modelsDir, demoDir, log: () => {} }).name).toBe(offline.name);
+    expect(resolveModel(streaming.name, { modelsDir, demoDir, log: () => {} }).modelPath).toBe(path.join(modelsDir, streaming.name, streaming.modelFile));
+  });
+
   it('falls back to the demo model when nothing is pulled', () => {
     const demoDir = path.join(modelsDir, 'demo-en-ctc');
     expect(() => resolveModel(undefined, { modelsDir, demoDir, log: () => {} })).toThrow(/no demo model.*npm run models -- pull/);
@@ -339,7 +351,23 @@ describe('registry', () => {
       expect(m.archiveBytes === null || m.archiveBytes > 1e6).toBe(true);
       expect(m.modelFile).toMatch(/^model(\.int8)?\.onnx$/);
       expect(m.tokensFile).toBe('tokens.txt');
+      expect(m.streaming === null || (Number.isInteger(m.streaming.latencyMs) && m.streaming.latencyMs > 0)).toBe(true);
     }
+  });
+
+  it('lists the streaming NeMo CTC exports, int8 as separate archives, after every offline entry', () => {
+    const streaming = REGISTRY.filter((m) => m.streaming !== null);
+    expect(streaming.map((m) => [m.name, m.streaming!.latencyMs, m.modelFile])).toEqual(
+      [80, 480, 1040].flatMap((ms) => [
+        [`sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-${ms}ms`, ms, 'model.onnx'],
+        [`sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-${ms}ms-int8`, ms, 'model.int8.onnx'],
+      ]),
+    );
+    // The default is the first cached entry: offline ones come first, so it stays offline when one is cached.
+    const firstStreaming = REGISTRY.findIndex((m) => m.streaming !== null);
+    expect(REGISTRY.slice(0, firstStreaming).every((m) => m.streaming === null)).toBe(true);
+    expect(REGISTRY.slice(firstStreaming).every((m) => m.streaming !== null)).toBe(true);
+    expect(REGISTRY[0].streaming).toBeNull();
   });
 });
 
@@ -362,11 +390,14 @@ describe('models CLI', () => {
     const listed = cli('list');
     expect(listed.status).toBe(0);
     const rows = listed.stdout.split('\n');
+    expect(rows[0]).toMatch(/^NAME +SIZE  STREAMING  CACHED  DESCRIPTION$/);
     for (const m of REGISTRY) {
       const row = rows.find((r) => r.startsWith(`${m.name} `));
       expect(row, m.name).toBeDefined();
       expect(row).toMatch(m === model ? / yes / : / no /);
+      expect(row).toContain(m.streaming ? `  ${m.streaming.latencyMs} ms ` : '  offline ');
     }
+    expect(rows.find((r) => r.startsWith('sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms-int8 '))).toMatch(/ 99 MB  80 ms +no /);
 
     const printed = cli('path', model.name);
     expect(printed.status).toBe(0);
