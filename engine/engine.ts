@@ -1,13 +1,17 @@
 /**
  * The engine: loads the models once and shares them among every stream it
  * opens. One VAD batcher scores all streams' audio in batched calls; one
- * recognition scheduler batches all streams' partials and finals into shared
- * model calls (like sherpa-onnx's DecodeStreams); an optional diarization
+ * recognition scheduler batches all streams' model work into shared calls
+ * (like sherpa-onnx's DecodeStreams): with an offline model, partials and
+ * finals of whole segments (scheduler.ts); with a streaming model, the next
+ * chunk of every live segment (chunk-scheduler.ts). The model's metadata
+ * decides which. An optional diarization
  * driver steps the rolling diarization of every stream that asked for it.
  * The models run on worker threads beside the event loop: the recognizer on
- * recognizer threads (asr/recognizer.ts), VAD and diarization on model
+ * recognizer threads (asr/recognizer.ts, asr/streaming-recognizer.ts), VAD and diarization on model
  * threads (model-thread.ts).
  */
+import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { tokenizePhrase } from './asr/context-graph.js';
 import { CtcRecognizer } from './asr/recognizer.js';
@@ -16,6 +20,13 @@ import { DiarizationDriver, DiarizationEngine } from './diarization/index.js';
 import type { StreamListener } from './events.js';
 import { resolveLanguageModel, resolveModel } from './models/resolve.js';
 import { RecognitionScheduler, type SchedulerStats } from './scheduler.js';
+import { ChunkScheduler } from './chunk-scheduler.js';
+import { OfflineSegmentRecognition } from './offline-recognition.js';
+import type { OpenRecognition } from './segment-recognition.js';
+import { StreamingSegmentRecognition } from './streaming-recognition.js';
+import { isStreamingModel } from './asr/streaming-model.js';
+import { StreamingRecognizer } from './asr/streaming-recognizer.js';
+import { readOnnxMetadata } from './asr/onnx-metadata.js';
 import { TranscriptionStream, type StreamOptions } from './transcription-stream.js';
 import { SileroVad } from './vad/silero.js';
 import { VadBatcher, type VadStats } from './vad/vad-batcher.js';
@@ -48,13 +59,42 @@ export interface Engine {
   close(): Promise<void>;
 }
 
+/** An engine's recognition path: its recognizer, and the scheduler every channel's recognition shares. */
+interface RecognitionPath {
+  recognizer: { name: string; symbols: readonly string[]; close(): Promise<void> };
+  open: OpenRecognition;
+  drain(): Promise<void>;
+  /** For the log. */
+  describe: string;
+}
+
+function offlineRecognition(recognizer: CtcRecognizer, config: EngineConfig, stats: SchedulerStats | undefined): RecognitionPath {
+  const scheduler = new RecognitionScheduler(recognizer, { maxBatch: config.maxBatch, maxBatchAudioMs: config.maxBatchAudioMs }, stats);
+  return {
+    recognizer,
+    open: (key, options, sinks) => new OfflineSegmentRecognition(key, scheduler, options, sinks),
+    drain: () => scheduler.drain(),
+    describe: 'offline: partials re-read the segment',
+  };
+}
+
+function streamingRecognition(recognizer: StreamingRecognizer, stats: SchedulerStats | undefined): RecognitionPath {
+  const scheduler = new ChunkScheduler(recognizer, undefined, stats);
+  return {
+    recognizer,
+    open: (_key, options, sinks) => new StreamingSegmentRecognition(scheduler, recognizer.tokens, recognizer.outputFrameMs, options, sinks),
+    drain: () => scheduler.drain(),
+    describe: `streaming: ${recognizer.chunkMs} ms chunks, windows of ${recognizer.spec.windowFrames} frames`,
+  };
+}
+
 export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}): Promise<Engine> {
   const log = hooks.log ?? (() => {});
   const model = resolveModel(config.model || undefined, { log });
   const lmPath = resolveLanguageModel(config.lm, model.modelPath, log);
   const wordLmPath = resolveLanguageModel(config.wordLm, model.modelPath, log, 'word');
   if (!lmPath && !wordLmPath) log('no language model: finals decode greedily');
-  const recognizer = await CtcRecognizer.load({
+  const recognizerOptions = {
     modelPath: model.modelPath,
     tokensPath: model.tokensPath,
     name: model.name,
@@ -71,12 +111,16 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
     wordLmWeight: config.wordLmWeight,
     wordBonus: config.wordBonus,
     oovPenalty: config.oovPenalty,
-  });
+  };
+  // The model's metadata decides the path: a streaming model reads each chunk once, an offline one re-reads segments.
+  const recognition = isStreamingModel(readOnnxMetadata(await readFile(model.modelPath)))
+    ? await streamingRecognition(await StreamingRecognizer.load(recognizerOptions), hooks.schedulerStats)
+    : offlineRecognition(await CtcRecognizer.load(recognizerOptions), config, hooks.schedulerStats);
+  const { recognizer } = recognition;
   const vad = await SileroVad.load(config.vadModel);
-  log(`model ${model.name} (${model.source}: ${model.modelPath}), VAD Silero v${vad.version} (${config.vadModel})`);
+  log(`model ${model.name} (${model.source}: ${model.modelPath}; ${recognition.describe}), VAD Silero v${vad.version} (${config.vadModel})`);
 
   const vadBatcher = new VadBatcher(vad, VAD_MAX_BATCH, hooks.vadStats);
-  const scheduler = new RecognitionScheduler(recognizer, { maxBatch: config.maxBatch, maxBatchAudioMs: config.maxBatchAudioMs }, hooks.schedulerStats);
   const diarization = config.diarizationModel
     ? new DiarizationDriver(
         await DiarizationEngine.create({ segmentationModelPath: config.diarizationModel, intraOpThreads: config.diarizationThreads }),
@@ -86,7 +130,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
       )
     : undefined;
   if (diarization) log(`diarization: pyannote segmentation (${config.diarizationModel})`);
-  const deps = { vadBatcher, scheduler, diarization, partialIntervalMs: config.partialIntervalMs, maxSegmentMs: config.maxSegmentMs, pauseCutAfterMs: config.pauseCutAfterMs, finalAheadMs: config.finalAheadMs };
+  const deps = { vadBatcher, openRecognition: recognition.open, diarization, partialIntervalMs: config.partialIntervalMs, maxSegmentMs: config.maxSegmentMs, pauseCutAfterMs: config.pauseCutAfterMs, finalAheadMs: config.finalAheadMs };
 
   return {
     modelName: recognizer.name,
@@ -101,7 +145,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
     },
     openStream: (options, listener) => TranscriptionStream.open(options, deps, listener),
     async close() {
-      await scheduler.drain();
+      await recognition.drain();
       await diarization?.close();
       await recognizer.close();
       await vad.close();

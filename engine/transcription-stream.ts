@@ -16,7 +16,7 @@ import type { Keyterms } from './asr/context-graph.js';
 import { ChannelTranscriber } from './channel-transcriber.js';
 import type { DiarizationDriver } from './diarization/index.js';
 import type { StreamListener } from './events.js';
-import type { RecognitionScheduler } from './scheduler.js';
+import type { OpenRecognition } from './segment-recognition.js';
 import { SpeakerLabeler } from './speaker-labeler.js';
 import type { VadBatcher } from './vad/vad-batcher.js';
 
@@ -40,7 +40,8 @@ export interface StreamOptions {
 /** What the engine shares with every stream it opens. */
 export interface StreamDeps {
   vadBatcher: VadBatcher;
-  scheduler: RecognitionScheduler;
+  /** The recognition of a channel's segments: offline or streaming, as the engine's model is. */
+  openRecognition: OpenRecognition;
   diarization?: DiarizationDriver;
   partialIntervalMs: number;
   maxSegmentMs: number;
@@ -77,7 +78,7 @@ export class TranscriptionStream {
       const segmenter = { endpointingMs: options.endpointingMs, maxSegmentMs: deps.maxSegmentMs, pauseCutAfterMs: deps.pauseCutAfterMs, finalAheadMs: deps.finalAheadMs };
       const keyterms = options.keyterms && options.keyterms.phrases.length > 0 ? options.keyterms : undefined;
       const opts = { channel: ch, interimResults: options.interimResults, partialIntervalMs: deps.partialIntervalMs, segmenter, keyterms };
-      stream.channels.push(new ChannelTranscriber(key, opts, deps.vadBatcher, deps.scheduler, listener, labeler));
+      stream.channels.push(new ChannelTranscriber(key, opts, deps.vadBatcher, deps.openRecognition, listener, labeler));
     }
     return stream;
   }

@@ -7,7 +7,7 @@
  * (streaming-worker.ts). Results are plain data.
  */
 import { ContextGraph, tokenizePhrase, type Keyterms } from './context-graph.js';
-import { greedyDecode, joinWords, prefixBeamSearch, type RecognizedWord, type SearchPruning } from './ctc.js';
+import { greedyDecode, joinWords, prefixBeamSearch, type CtcHypothesis, type RecognizedWord, type SearchPruning } from './ctc.js';
 import { lexiconOf, TokenScoreCache, type LmFusion } from './lm-fusion.js';
 import { NgramLm } from './ngram-lm.js';
 import { parseTokens, type TokenTable } from './tokens.js';
@@ -80,13 +80,7 @@ export class CtcSearch {
     const hyp = beam
       ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.spec.beamSize, this.fusion, this.spec.pruning, graph)
       : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
-    const words = joinWords(hyp, this.tokens, this.frameMs);
-    return {
-      text: words.map((w) => w.word).join(' '),
-      tokens: hyp.tokenIds.map((id) => this.tokens.symbols[id]),
-      tokenTimesMs: hyp.frames.map((f) => f * this.frameMs),
-      words,
-    };
+    return resultOf(hyp, this.tokens, this.frameMs);
   }
 
   /** The graph of `keyterms`, built on first use (throws for a phrase the model has no tokens for). */
@@ -100,6 +94,17 @@ export class CtcSearch {
     }
     return graph;
   }
+}
+
+/** A hypothesis as a result: its words (word pieces joined) and token times. */
+export function resultOf(hyp: CtcHypothesis, tokens: TokenTable, frameMs: number): RecognitionResult {
+  const words = joinWords(hyp, tokens, frameMs);
+  return {
+    text: words.map((w) => w.word).join(' '),
+    tokens: hyp.tokenIds.map((id) => tokens.symbols[id]),
+    tokenTimesMs: hyp.frames.map((f) => f * frameMs),
+    words,
+  };
 }
 
 function lmFusion(spec: LmSpec, tokens: TokenTable): LmFusion {
