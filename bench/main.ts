@@ -77,7 +77,7 @@ const SCENARIOS: Record<string, Scenario> = {
     run: (o) => benchContinuous({ clients: nums(o, 'n'), seconds: num(o, 'seconds'), endpointingMs: endpointingMs(o), model: o.model, server: serverKind(o) }),
   },
   offline: {
-    about: 'recognizer throughput by batch size',
+    about: 'recognizer throughput by batch size (a streaming model: chunked windows per call, e.g. --batches 1,8,32,128)',
     defaults: { batches: '1,4,16,64', threads: '0', model: '' },
     run: (o) => benchOffline({ batchSizes: nums(o, 'batches'), threads: num(o, 'threads'), model: o.model }),
   },

@@ -180,6 +180,8 @@ export class ChunkScheduler {
   /** Ended segments whose final search waits for a thread. */
   private finals: OnlineSegment[] = [];
   private running = 0;
+  /** While a call's results are taken in: wake queues but does not start calls (the call's end does), so its segments go on together. */
+  private takingResults = false;
   private idle: (() => void)[] = [];
 
   constructor(
@@ -210,7 +212,7 @@ export class ChunkScheduler {
     } else {
       return;
     }
-    this.kick();
+    if (!this.takingResults) this.kick();
   }
 
   /** Resolves once nothing is queued or running. */
@@ -273,13 +275,18 @@ export class ChunkScheduler {
     }
     const ending = batch.filter((s) => s.ending).length;
     this.stats?.onBatch(batch.length, (performance.now() - started) / 1000, ending, batch.length - ending);
-    batch.forEach((s, b) => {
-      s.inFlight = false;
-      if (s.cancelled) return;
-      const added = s.advance(out.logProbs[b], out.states[b], this.recognizer.tokens.blankId);
-      if (added > 0) s.notifyTokens();
-      this.wake(s);
-    });
+    this.takingResults = true;
+    try {
+      batch.forEach((s, b) => {
+        s.inFlight = false;
+        if (s.cancelled) return;
+        const added = s.advance(out.logProbs[b], out.states[b], this.recognizer.tokens.blankId);
+        if (added > 0) s.notifyTokens();
+        this.wake(s);
+      });
+    } finally {
+      this.takingResults = false;
+    }
   }
 
   private async searchFinal(segment: OnlineSegment): Promise<void> {

@@ -10,9 +10,16 @@ import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
 import { sharedPath } from './paths.js';
 import { toS16le } from './speech.js';
 
+/**
+ * The model test servers serve unless a test names one: the engine's default
+ * (the offline demo model), or the folder in LT_TEST_MODEL, so the same
+ * server tests run against the streaming demo model too (vitest.config.ts).
+ */
+export const TEST_MODEL = process.env.LT_TEST_MODEL ?? DEFAULT_CONFIG.model;
+
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   return startServer(
-    { ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, vadModel: sharedPath('models/silero-vad-v5/silero_vad.onnx'), asrThreads: 1, ...overrides },
+    { ...DEFAULT_CONFIG, host: '127.0.0.1', port: 0, vadModel: sharedPath('models/silero-vad-v5/silero_vad.onnx'), asrThreads: 1, model: TEST_MODEL, ...overrides },
     () => {},
   );
 }

@@ -30,6 +30,10 @@ const MODEL_FILE_PREFERENCE = ['model.onnx', 'model.int8.onnx'];
 const TOKENS_FILE = 'tokens.txt';
 
 export const DEMO_MODEL_DIR = path.join(PROJECT_ROOT, 'models', 'demo-en-ctc');
+/** The streaming demo model (sherpa-onnx's online NeMo CTC contract), served when named: `--model demo-en-streaming-ctc` or its folder. */
+export const DEMO_STREAMING_MODEL_DIR = path.join(PROJECT_ROOT, 'models', 'demo-en-streaming-ctc');
+/** The models in the repository, which `--model` takes by folder name from any working directory. */
+const SHIPPED_MODEL_DIRS = [DEMO_MODEL_DIR, DEMO_STREAMING_MODEL_DIR];
 
 /** A language model over the model's tokens, or over words (lm-fusion.ts). */
 export type LmKind = 'token' | 'word';
@@ -59,6 +63,11 @@ export function resolveModel(spec: string | undefined, opts: ResolveOptions = {}
   const log = opts.log ?? ((line: string) => console.error(line));
 
   if (spec) {
+    const shipped = SHIPPED_MODEL_DIRS.find((d) => path.basename(d) === spec);
+    if (shipped && !existsSync(spec)) {
+      log(`model: shipped model ${shipped} (named)`);
+      return fromFolder(shipped, 'demo');
+    }
     if (existsSync(spec)) {
       const resolved = fromFolder(path.resolve(spec), 'path');
       log(`model: ${resolved.modelPath} (folder given)`);
