@@ -3,7 +3,7 @@
  * reports it: `npx tsx bench/heldout.ts [--dir=tools/train-demo-model/work] [--model=DIR] [--lms=DIR] [--beams=16,32,64,128]`.
  * --model evaluates another export (a candidate from export.py), --lms other
  * language models (lm.arpa.gz and words.arpa.gz, candidates from lm.py); each
- * defaults to the shipped demo model's.
+ * defaults to the shipped demo model's (--lms to the model's folder if it has them).
  *
  * Reads the held-out set `synth.py heldout 300` writes (heldout.jsonl and its
  * WAVs: held-out sentences in held-out voices, deterministic) and prints WER
@@ -12,10 +12,16 @@
  * where decoding settings were tuned) and each engine's voices. --beams adds
  * a row with both LMs per beam size: the accuracy side of choosing the
  * default beam (its cost side: `BEAM_SIZE=N npm run bench -- capacity`).
+ * A streaming model (--model=models/demo-en-streaming-ctc) is decoded chunk by
+ * chunk, as the server decodes it.
  */
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { existsSync, readFileSync } from 'node:fs';
+import { readOnnxMetadata } from '../engine/asr/onnx-metadata.js';
 import { CtcRecognizer, DEFAULT_BEAM_DECODING, type RecognizerOptions } from '../engine/asr/recognizer.js';
+import { isStreamingModel } from '../engine/asr/streaming-model.js';
+import { StreamingRecognizer } from '../engine/asr/streaming-recognizer.js';
 import { corpusWer } from '../eval/wer.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
 import { readHeldoutSet, transcribeAll } from '../eval/heldout-set.js';
@@ -23,7 +29,8 @@ import { readHeldoutSet, transcribeAll } from '../eval/heldout-set.js';
 const option = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const dir = option('dir') ?? path.join('tools', 'train-demo-model', 'work');
 const modelDir = option('model') ?? DEMO_MODEL_DIR;
-const lmDir = option('lms') ?? DEMO_MODEL_DIR;
+// The model's own LMs when its folder has them (the streaming demo's), else the demo model's.
+const lmDir = option('lms') ?? (existsSync(path.join(modelDir, 'lm.arpa.gz')) ? modelDir : DEMO_MODEL_DIR);
 let set: ReturnType<typeof readHeldoutSet>;
 try {
   set = readHeldoutSet(dir);
@@ -54,8 +61,10 @@ for (const beamSize of (option('beams') ?? '').split(',').filter(Boolean).map(Nu
 }
 
 console.log(`${items.length} held-out utterances from ${dir}; ${subsets.map(([name, sel]) => `${name} ${items.filter((_, i) => sel(i)).length}`).join(', ')}`);
+const streaming = isStreamingModel(readOnnxMetadata(readFileSync(model.modelPath)));
+if (streaming) console.log('a streaming model: each row is its finals, decoded chunk by chunk as the server decodes them (greedy: the running best path)');
 for (const [name, options] of decodings) {
-  const recognizer = await CtcRecognizer.load(options);
+  const recognizer = streaming ? await StreamingRecognizer.load(options) : await CtcRecognizer.load(options);
   const started = performance.now();
   const hyps = await transcribeAll(recognizer, audio);
   const msPerUtterance = (performance.now() - started) / audio.length;

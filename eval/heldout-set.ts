@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CtcRecognizer } from '../engine/asr/recognizer.js';
+import type { StreamingRecognizer } from '../engine/asr/streaming-recognizer.js';
+import { ChunkScheduler } from '../engine/chunk-scheduler.js';
 import { DEFAULT_SCHEDULER_OPTIONS } from '../engine/scheduler.js';
 import { PROJECT_ROOT } from '../testkit/paths.js';
 import { readAudio16k } from '../testkit/speech.js';
@@ -38,8 +40,22 @@ export function readHeldoutSet(dir: string): { items: HeldoutItem[]; audio: Floa
   return { items, audio: items.map((it) => readAudio16k(path.join(dir, it.wav))) };
 }
 
-/** Texts for all of `audio`, as many utterances to a model call as the server's scheduler takes. */
-export async function transcribeAll(recognizer: CtcRecognizer, audio: Float32Array[]): Promise<string[]> {
+/**
+ * Texts for all of `audio`, as many utterances to a model call as the
+ * server's scheduler takes. A streaming model's texts are its finals, made
+ * as the server makes them: each utterance's windows through the chunk
+ * scheduler (all utterances at once, batched), then its end and search.
+ */
+export async function transcribeAll(recognizer: CtcRecognizer | StreamingRecognizer, audio: Float32Array[]): Promise<string[]> {
+  if ('decodeChunks' in recognizer) {
+    const scheduler = new ChunkScheduler(recognizer);
+    const finals = audio.map((a) => {
+      const segment = scheduler.open(() => {});
+      segment.accept(a);
+      return segment.finish();
+    });
+    return (await Promise.all(finals)).map((r) => r.text);
+  }
   const { maxBatch } = DEFAULT_SCHEDULER_OPTIONS;
   const texts: string[] = [];
   for (let i = 0; i < audio.length; i += maxBatch) texts.push(...(await recognizer.recognizeBatch(audio.slice(i, i + maxBatch))).map((r) => r.text));

@@ -26,7 +26,7 @@ import { DB_FILE_NAME } from '../server/store/sqlite-store.js';
 import { ffmpegEncode } from '../testkit/encode.js';
 import { startTestServer } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
-import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
+import { TEST_MODEL_WER, describeWer } from './helpers/demo-model.js';
 import { wordErrorRate } from '../eval/wer.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -177,8 +177,8 @@ it('records from a (fake) microphone, saves encrypted, reopens, exports and dele
   for (const time of times) expect(time).toMatch(/^\d\d:\d\d:\d\d$/);
   const heard = texts.join(' ').replace(/\s+/g, ' ').trim();
   const wer = wordErrorRate(SENTENCE, heard).wer;
-  console.log(`${describeWer('browser transcript', wer, DEMO_MODEL_WER.sentence)}: ${JSON.stringify(heard)}; said: ${JSON.stringify(SENTENCE)}`);
-  expect(wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
+  console.log(`${describeWer('browser transcript', wer, TEST_MODEL_WER.sentence)}: ${JSON.stringify(heard)}; said: ${JSON.stringify(SENTENCE)}`);
+  expect(wer).toBeLessThan(TEST_MODEL_WER.sentence.bound);
 
   // Save, encrypted.
   await page.locator('#password').fill(PASSWORD);

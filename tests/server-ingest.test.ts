@@ -12,7 +12,7 @@ import { sharedPath } from '../testkit/paths.js';
 import { startTestServer, TestClient } from '../testkit/server.js';
 import { concat, readAudio16k, silence, synthesize, toS16le } from '../testkit/speech.js';
 import { ffmpegEncode, oggOpusPackets, unevenSizes } from '../testkit/encode.js';
-import { DEMO_MODEL_WER, describeWer } from './helpers/demo-model.js';
+import { TEST_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 const SENTENCES = [
   'the train leaves at seven thirty from platform nine',
@@ -30,8 +30,8 @@ let baselineWer: number;
 beforeAll(async () => {
   server = await startTestServer();
   baselineWer = wordErrorRate(REFERENCE, await transcribe('', (c) => c.streamBytes(toS16le(speech), [640]))).wer;
-  console.log(describeWer('ingest baseline (pcm_s16le 16 kHz)', baselineWer, DEMO_MODEL_WER.sentences));
-  expect(baselineWer).toBeLessThan(DEMO_MODEL_WER.sentences.bound);
+  console.log(describeWer('ingest baseline (pcm_s16le 16 kHz)', baselineWer, TEST_MODEL_WER.sentences));
+  expect(baselineWer).toBeLessThan(TEST_MODEL_WER.sentences.bound);
 });
 afterAll(async () => {
   await server.shutdown();
@@ -81,8 +81,8 @@ describe('multichannel', () => {
     await client.streamBytes(stereo, [1280]);
     client.send({ type: 'close' });
     await client.waitClosed(60_000);
-    expect(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(0)).wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
-    expect(wordErrorRate(SENTENCES[2], client.finalText(1)).wer).toBeLessThan(DEMO_MODEL_WER.sentence.bound);
+    expect(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(0)).wer).toBeLessThan(TEST_MODEL_WER.sentence.bound);
+    expect(wordErrorRate(SENTENCES[2], client.finalText(1)).wer).toBeLessThan(TEST_MODEL_WER.sentence.bound);
     // Each channel's words are its own speaker's: nearer its own sentences than the other channel's.
     expect(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(0)).wer).toBeLessThan(wordErrorRate(SENTENCES[2], client.finalText(0)).wer);
     expect(wordErrorRate(SENTENCES[2], client.finalText(1)).wer).toBeLessThan(wordErrorRate(`${SENTENCES[0]} ${SENTENCES[1]}`, client.finalText(1)).wer);
