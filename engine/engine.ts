@@ -49,6 +49,8 @@ export interface EngineHooks {
 export interface Engine {
   /** The recognition model's name. */
   readonly modelName: string;
+  /** A streaming model's chunk (each chunk of audio read once); null for an offline model (partials re-read the segment). */
+  readonly chunkMs: number | null;
   /** Whether streams may ask for `diarize` (a diarization model is loaded). */
   readonly canDiarize: boolean;
   /** What keeps `phrases` from being keyterms of this model's streams (a character it has no token for), or undefined. */
@@ -66,6 +68,7 @@ interface RecognitionPath {
   drain(): Promise<void>;
   /** For the log. */
   describe: string;
+  chunkMs: number | null;
 }
 
 function offlineRecognition(recognizer: CtcRecognizer, config: EngineConfig, stats: SchedulerStats | undefined): RecognitionPath {
@@ -75,6 +78,7 @@ function offlineRecognition(recognizer: CtcRecognizer, config: EngineConfig, sta
     open: (key, options, sinks) => new OfflineSegmentRecognition(key, scheduler, options, sinks),
     drain: () => scheduler.drain(),
     describe: 'offline: partials re-read the segment',
+    chunkMs: null,
   };
 }
 
@@ -85,6 +89,7 @@ function streamingRecognition(recognizer: StreamingRecognizer, stats: SchedulerS
     open: (_key, options, sinks) => new StreamingSegmentRecognition(scheduler, recognizer.tokens, recognizer.outputFrameMs, options, sinks),
     drain: () => scheduler.drain(),
     describe: `streaming: ${recognizer.chunkMs} ms chunks, windows of ${recognizer.spec.windowFrames} frames`,
+    chunkMs: recognizer.chunkMs,
   };
 }
 
@@ -134,6 +139,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
 
   return {
     modelName: recognizer.name,
+    chunkMs: recognition.chunkMs,
     canDiarize: diarization !== undefined,
     keytermProblem(phrases) {
       try {

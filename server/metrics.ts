@@ -23,7 +23,7 @@ export class Metrics {
   readonly audioSeconds = new client.Counter({ name: 'lt_audio_seconds_received_total', help: 'Seconds of audio received (per transcript channel)', registers: [this.registry] });
   readonly vadBatchSize = new client.Histogram({ name: 'lt_vad_batch_size', help: 'Streams per VAD model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly diarizationBatchSize = new client.Histogram({ name: 'lt_diarization_batch_size', help: 'Windows per diarization model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
-  readonly asrBatchSize = new client.Histogram({ name: 'lt_asr_batch_size', help: 'Segments per recognition model call', buckets: BATCH_BUCKETS, registers: [this.registry] });
+  readonly asrBatchSize = new client.Histogram({ name: 'lt_asr_batch_size', help: 'Segments per recognition model call (a streaming model: windows, one per live segment)', buckets: BATCH_BUCKETS, registers: [this.registry] });
   readonly modelCallSeconds = new client.Histogram({
     name: 'lt_model_call_seconds',
     help: 'Model call latency',
@@ -31,7 +31,7 @@ export class Metrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2],
     registers: [this.registry],
   });
-  readonly modelSegments = new client.Counter({ name: 'lt_model_segments_decoded_total', help: 'Segments (partials and finals) decoded, by served model', labelNames: ['model'], registers: [this.registry] });
+  readonly modelSegments = new client.Counter({ name: 'lt_model_segments_decoded_total', help: 'Segments (partials and finals) decoded, by served model (a streaming model: windows, each one chunk of a live segment)', labelNames: ['model'], registers: [this.registry] });
   readonly finalLatency = new client.Histogram({ name: 'lt_final_latency_seconds', help: 'From the last speech audio received to its final sent', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
   readonly firstPartialLatency = new client.Histogram({ name: 'lt_first_partial_latency_seconds', help: 'From speech start detected to the first partial sent', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
   readonly finalsAhead = new client.Counter({

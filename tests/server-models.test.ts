@@ -1,6 +1,7 @@
 /**
- * Several models in one server: the demo model served twice, as `alpha`
- * (the default) and `beta`, one engine each. GET /v1/models lists both;
+ * Several models in one server: the offline demo model as `alpha` (the
+ * default) and the streaming demo model as `beta`, one engine each (each
+ * with its own path: segment re-reads and chunks). GET /v1/models lists both;
  * `model=` (in the URL or a config message, on /v1/listen and the Deepgram
  * route) routes each session to that model's engine, which the per-model
  * decode counter shows; an unknown model or a language the model does not
@@ -9,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningServer } from '../server/app.js';
-import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
+import { DEMO_MODEL_DIR, DEMO_STREAMING_MODEL_DIR } from '../engine/models/resolve.js';
 import type { ReadyMessage } from '../protocol/messages.js';
 import { wordErrorRate } from '../eval/wer.js';
 import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
@@ -20,7 +21,7 @@ let server: RunningServer;
 let speech: Float32Array;
 
 beforeAll(async () => {
-  server = await startTestServer({ model: `alpha=${DEMO_MODEL_DIR},beta=${DEMO_MODEL_DIR}`, asrWorkers: 1 });
+  server = await startTestServer({ model: `alpha=${DEMO_MODEL_DIR},beta=${DEMO_STREAMING_MODEL_DIR}`, asrWorkers: 1 });
   speech = concat(silence(300), synthesize(TEXT), silence(1000));
 });
 afterAll(async () => {
@@ -54,8 +55,8 @@ describe('two models in one server', () => {
     expect(list).toEqual({
       object: 'list',
       data: [
-        { id: 'alpha', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, sample_rate: 16000, default: true },
-        { id: 'beta', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, sample_rate: 16000, default: false },
+        { id: 'alpha', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: null, sample_rate: 16000, default: true },
+        { id: 'beta', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: 160, sample_rate: 16000, default: false },
       ],
     });
     expect(server.modelName).toBe('alpha');

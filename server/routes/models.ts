@@ -2,7 +2,9 @@
  * `GET /v1/models`: the models this server serves (models.ts), in the shape
  * of OpenAI's model list (`{object: "list", data: [{id, object: "model", ...}]}`,
  * so OpenAI clients can list them) with what a client needs to choose one:
- * its languages, whether it serves live sessions, the sample rate it hears.
+ * its languages, whether it serves live sessions, whether it is a streaming
+ * model and its chunk (`chunk_ms`; null: an offline model, whose partials
+ * re-read the open segment), the sample rate it hears.
  * Credentials as for /v1/listen (scope `listen`).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
@@ -21,6 +23,7 @@ export function registerModelsRoute(app: TemplatedApp, models: ServedModels, aut
       owned_by: 'live-transcribe',
       languages: m.languages,
       streaming: m.streaming,
+      chunk_ms: m.engine.chunkMs,
       sample_rate: m.sampleRateHz,
       default: i === 0,
     }));
