@@ -2,7 +2,9 @@
  * engine/asr/fbank.ts against its spec, tools/train-demo-model/fbank.py: the
  * committed reference vectors (tests/fixtures/fbank-reference.json, made by
  * make_fbank_reference.py), and fbank.py run live on a random signal when
- * /usr/bin/python3 with numpy is there.
+ * /usr/bin/python3 with numpy is there. The streaming kind (KALDI_FBANK)
+ * against kaldi_fbank.py run live, and windows cut from slices against the
+ * whole signal.
  */
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +13,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   computeLogMel,
+  frameStartSample,
+  KALDI_FBANK,
+  logMelFrames,
+  NEMO_FBANK,
   normalizePerFeature,
   numFrames,
   NUM_MEL_BINS,
@@ -198,6 +204,59 @@ describe('computeLogMel against fbank.py run live', () => {
       }
       expect(worstLogMel, `signal ${JSON.stringify(spec)}`).toBeLessThan(TOLERANCE);
       expect(worstNormalized, `signal ${JSON.stringify(spec)}`).toBeLessThan(TOLERANCE);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the streaming kind (KALDI_FBANK)', () => {
+  const spec: SignalSpec = { numSamples: 12345, sines: [[0.2, 440, 0.3], [0.05, 3100, 1]], chirp: [0.1, 100, 7000], noise: [0.01, 7] };
+  const samples = makeSignal(spec, 1664525, 1013904223);
+
+  it('cut from a slice as the chunk scheduler cuts windows, equals the whole signal frame for frame', () => {
+    const whole = computeLogMel(samples, KALDI_FBANK);
+    // A window of 24 frames from frame 16 on reads samples [160 * 16 - 120, 160 * 39 + 280).
+    const sliceStart = frameStartSample(16);
+    const slice = samples.slice(sliceStart, frameStartSample(39) + 400);
+    const window = logMelFrames(slice, sliceStart, 16, 24, KALDI_FBANK);
+    expect(window.data).toEqual(whole.data.subarray(16 * NUM_MEL_BINS, 40 * NUM_MEL_BINS));
+    // The first window reflects the signal's start, as the whole signal does.
+    expect(logMelFrames(samples.slice(0, frameStartSample(23) + 400), 0, 0, 24, KALDI_FBANK).data).toEqual(whole.data.subarray(0, 24 * NUM_MEL_BINS));
+  });
+
+  it('differs from the offline kind (other window, mel scale, band)', () => {
+    const a = computeLogMel(samples, KALDI_FBANK).data;
+    const b = computeLogMel(samples, NEMO_FBANK).data;
+    expect(Math.max(...a.map((x, i) => Math.abs(x - b[i])))).toBeGreaterThan(0.5);
+  });
+
+  it.skipIf(!hasNumpy)(`matches kaldi_fbank.py run live on a random signal (needs ${PYTHON} with numpy)`, () => {
+    const random: SignalSpec = {
+      numSamples: 8000 + Math.floor(Math.random() * 16000),
+      sines: [0, 1, 2].map(() => [0.05 + 0.2 * Math.random(), 50 + 7900 * Math.random(), 2 * Math.PI * Math.random()]),
+      chirp: null,
+      noise: [0.001 + 0.05 * Math.random(), Math.floor(Math.random() * 2 ** 32)],
+    };
+    const x = makeSignal(random, 1664525, 1013904223);
+    const dir = mkdtempSync(path.join(tmpdir(), 'fbank-test-'));
+    try {
+      writeFileSync(path.join(dir, 'samples.f32'), x);
+      const script = [
+        'import sys, numpy as np',
+        'sys.path.insert(0, sys.argv[1])',
+        'import kaldi_fbank',
+        "x = np.fromfile(sys.argv[2], dtype='<f4').astype(np.float64)",
+        "kaldi_fbank.features(x).astype('<f8').tofile(sys.argv[3])",
+      ].join('\n');
+      execFileSync(PYTHON, ['-c', script, FBANK_PY_DIR, path.join(dir, 'samples.f32'), path.join(dir, 'features.f64')]);
+      const bytes = readFileSync(path.join(dir, 'features.f64'));
+      const expected = new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
+      const ours = computeLogMel(x, KALDI_FBANK).data;
+      expect(expected.length, `signal ${JSON.stringify(random)}`).toBe(ours.length);
+      let worst = 0;
+      for (let i = 0; i < ours.length; i++) worst = Math.max(worst, Math.abs(ours[i] - expected[i]));
+      expect(worst, `signal ${JSON.stringify(random)}`).toBeLessThan(TOLERANCE);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
