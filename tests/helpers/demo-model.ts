@@ -1,3 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { readOnnxMetadata } from '../../engine/asr/onnx-metadata.js';
+import { isStreamingModel } from '../../engine/asr/streaming-model.js';
+import { resolveModel } from '../../engine/models/resolve.js';
+
 /**
  * What the shipped demo model (models/demo-en-ctc) reaches, measured when it
  * was committed, as the bounds the transcript-checking tests assert, with the
@@ -37,8 +42,9 @@ export function describeWer(label: string, wer: number, { target, bound }: WerBo
   return `${label}: WER ${pct(wer)} (target ${pct(target)}${wer < target ? ', met' : ', not met yet'}; committed-model bound ${pct(bound)})`;
 }
 
-/** Whether the server tests run against the streaming demo model (vitest.config.ts's `streaming` project). */
-export const TEST_MODEL_IS_STREAMING = process.env.LT_TEST_MODEL === 'demo-en-streaming-ctc';
+/** Whether the server tests serve a streaming model (vitest.config.ts's `streaming` project sets LT_TEST_MODEL). */
+export const TEST_MODEL_IS_STREAMING =
+  process.env.LT_TEST_MODEL !== undefined && isStreamingModel(readOnnxMetadata(readFileSync(resolveModel(process.env.LT_TEST_MODEL, { log: () => {} }).modelPath)));
 
 /**
  * What the streaming demo model (models/demo-en-streaming-ctc) reaches live,
