@@ -9,7 +9,9 @@
  * path grows chunk by chunk, which is its partial. When a segment ends, its
  * audio is padded with silence until its last frames are decoded, and its
  * stored log-probs are searched with the language models for its final;
- * finals' searches go before windows (a user is waiting for them).
+ * finals' searches go before windows (a user is waiting for them). An end
+ * can be taken back (`resume`): a final decoded ahead of the endpoint whose
+ * speech went on is dropped, and the segment goes on from where it was.
  */
 import type { Keyterms } from './asr/context-graph.js';
 import type { RecognitionResult } from './asr/ctc-search.js';
@@ -51,6 +53,10 @@ export class OnlineSegment {
   private realFrames: number | null = null;
   private keyterms: Keyterms | undefined;
   private final: { resolve: (r: RecognitionResult) => void; reject: (e: unknown) => void } | null = null;
+  /** The segment as it was before `finish`, for `resume`. */
+  private beforeFinish: { numSamples: number; nextFrame: number; state: StreamState; logProbs: number; carry: GreedyCarry } | null = null;
+  /** Bumped by `resume`: a window taken before it is stale when it comes back. */
+  epoch = 0;
   inFlight = false;
   queued = false;
   cancelled = false;
@@ -58,7 +64,7 @@ export class OnlineSegment {
   constructor(
     private readonly scheduler: ChunkScheduler,
     private readonly spec: StreamingModelSpec,
-    /** Called when a window added tokens to the best path. */
+    /** Called when a window of real audio added tokens to the best path. */
     private readonly onTokens: (segment: OnlineSegment) => void,
   ) {
     this.state = initialState(spec);
@@ -87,6 +93,9 @@ export class OnlineSegment {
    * by `keyterms`.
    */
   finish(keyterms?: Keyterms): Promise<RecognitionResult> {
+    const { hyp } = this.carry;
+    const carry = { ...this.carry, hyp: { tokenIds: [...hyp.tokenIds], frames: [...hyp.frames], tokenProbs: [...hyp.tokenProbs] } };
+    this.beforeFinish = { numSamples: this.numSamples, nextFrame: this.nextFrame, state: this.state, logProbs: this.logProbs.length, carry };
     this.realFrames = numFrames(this.numSamples);
     this.keyterms = keyterms;
     if (this.realFrames > 0) {
@@ -98,6 +107,27 @@ export class OnlineSegment {
     const result = new Promise<RecognitionResult>((resolve, reject) => (this.final = { resolve, reject }));
     this.scheduler.wake(this);
     return result;
+  }
+
+  /**
+   * Takes back `finish` (speech went on after a final decoded ahead): its
+   * final is dropped unsettled, the padding and what was decoded since are
+   * forgotten, and the segment takes audio again.
+   */
+  resume(): void {
+    const before = this.beforeFinish;
+    if (!before || this.cancelled) return;
+    this.beforeFinish = null;
+    this.final = null;
+    this.realFrames = null;
+    this.keyterms = undefined;
+    this.epoch++;
+    this.numSamples = before.numSamples;
+    this.nextFrame = before.nextFrame;
+    this.state = before.state;
+    this.logProbs.length = before.logProbs;
+    Object.assign(this.carry, before.carry);
+    this.scheduler.wake(this);
   }
 
   cancel(): void {
@@ -137,7 +167,8 @@ export class OnlineSegment {
   }
 
   notifyTokens(): void {
-    if (!this.cancelled) this.onTokens(this);
+    // Padding is no speech: a path grown over it is no partial.
+    if (!this.cancelled && this.realFrames === null) this.onTokens(this);
   }
 
   /** The stored log-probs of the real audio, for the final's search. */
@@ -195,6 +226,11 @@ export class ChunkScheduler {
     return new OnlineSegment(this, this.recognizer.spec, onTokens);
   }
 
+  /** What became of a final decoded ahead (the server's lt_finals_ahead_total). */
+  countFinalAhead(outcome: 'used' | 'cancelled'): void {
+    this.stats?.onFinalAhead?.(outcome);
+  }
+
   /** Segments waiting for a window or a final. */
   get pending(): number {
     return this.ready.length + this.finals.length;
@@ -226,7 +262,9 @@ export class ChunkScheduler {
       const final = this.finals.shift();
       if (final) {
         final.queued = false;
-        if (!final.cancelled) this.run(() => this.searchFinal(final));
+        // Resumed since it was queued: it has windows again, not a final.
+        if (final.readyForFinal) this.run(() => this.searchFinal(final));
+        else this.wake(final);
         continue;
       }
       const batch = this.takeBatch();
@@ -246,8 +284,9 @@ export class ChunkScheduler {
 
   /** Ending segments first (their finals wait on them), then the oldest ready. */
   private takeBatch(): OnlineSegment[] {
-    for (const s of this.ready) if (s.cancelled) s.queued = false;
-    this.ready = this.ready.filter((s) => !s.cancelled);
+    // A segment resumed or cancelled since it was queued may have no window now.
+    for (const s of this.ready) if (!s.hasWindow) s.queued = false;
+    this.ready = this.ready.filter((s) => s.hasWindow);
     const order = [...this.ready.filter((s) => s.ending), ...this.ready.filter((s) => !s.ending)];
     const batch = order.slice(0, this.maxBatch);
     const taken = new Set(batch);
@@ -261,6 +300,7 @@ export class ChunkScheduler {
 
   private async decodeWindows(batch: OnlineSegment[]): Promise<void> {
     const started = performance.now();
+    const epochs = batch.map((s) => s.epoch);
     let out: { logProbs: Float32Array[]; states: StreamState[] };
     try {
       out = await this.recognizer.decodeChunks(batch.map((s) => s.window()));
@@ -280,6 +320,11 @@ export class ChunkScheduler {
       batch.forEach((s, b) => {
         s.inFlight = false;
         if (s.cancelled) return;
+        if (s.epoch !== epochs[b]) {
+          // Resumed while its window was out: the window belongs to what was taken back.
+          this.wake(s);
+          return;
+        }
         const added = s.advance(out.logProbs[b], out.states[b], this.recognizer.tokens.blankId);
         if (added > 0) s.notifyTokens();
         this.wake(s);

@@ -4,7 +4,10 @@
  * arrives; every decoded chunk extends its best path, which is sent as the
  * partial when it changes, at most every `partialIntervalMs` (the first one
  * at once). At the endpoint the segment is flushed and its stored log-probs
- * searched with the language models for the final.
+ * searched with the language models for the final. As offline, the final is
+ * decoded ahead when the segment goes `quiet` (its audio is then what the
+ * final will have): the endpoint takes it, or speech after it resumes the
+ * segment where it was.
  */
 import { resultOf, type RecognitionResult } from './asr/ctc-search.js';
 import type { ChunkScheduler, OnlineSegment } from './chunk-scheduler.js';
@@ -22,6 +25,8 @@ interface OpenSegment {
   /** Tokens in the last partial sent. */
   sentTokens: number;
   timer: NodeJS.Timeout | null;
+  /** The final decoded ahead at `quiet`, and the samples it covers. */
+  ahead: { samples: number; result: Promise<RecognitionResult> } | null;
 }
 
 export class StreamingSegmentRecognition implements SegmentRecognition {
@@ -38,19 +43,29 @@ export class StreamingSegmentRecognition implements SegmentRecognition {
   update(seg: Segment): void {
     if (this.open?.seg.id !== seg.id) {
       this.drop();
-      const state: OpenSegment = { seg, online: undefined!, fedSamples: 0, sentAtMs: -Infinity, sentTokens: 0, timer: null };
+      const state: OpenSegment = { seg, online: undefined!, fedSamples: 0, sentAtMs: -Infinity, sentTokens: 0, timer: null, ahead: null };
       state.online = this.scheduler.open(() => this.tokensAdded(state));
       this.open = state;
     }
     const open = this.open;
     if (seg.numSamples > open.fedSamples) {
+      if (open.ahead) {
+        // Speech went on after `quiet`: its final decoded ahead is stale.
+        open.ahead.result.catch(() => {});
+        open.ahead = null;
+        open.online.resume();
+        this.scheduler.countFinalAhead('cancelled');
+      }
       open.online.accept(segmentAudio(seg, open.fedSamples));
       open.fedSamples = seg.numSamples;
     }
   }
 
-  quiet(): void {
-    // Nothing to decode ahead: the chunks are decoded as they come.
+  quiet(seg: Segment): void {
+    this.update(seg);
+    const open = this.open!;
+    this.clearTimer(open);
+    open.ahead = { samples: open.fedSamples, result: open.online.finish(this.opts.keyterms) };
   }
 
   end(seg: Segment): Promise<RecognitionResult> {
@@ -58,6 +73,10 @@ export class StreamingSegmentRecognition implements SegmentRecognition {
     const open = this.open!;
     this.clearTimer(open);
     this.open = null;
+    if (open.ahead) {
+      this.scheduler.countFinalAhead('used');
+      return open.ahead.result;
+    }
     return open.online.finish(this.opts.keyterms);
   }
 
@@ -67,13 +86,14 @@ export class StreamingSegmentRecognition implements SegmentRecognition {
 
   private drop(): void {
     if (!this.open) return;
+    this.open.ahead?.result.catch(() => {});
     this.clearTimer(this.open);
     this.open.online.cancel();
     this.open = null;
   }
 
   private tokensAdded(state: OpenSegment): void {
-    if (!this.opts.interimResults || this.open !== state || state.timer) return;
+    if (!this.opts.interimResults || this.open !== state || state.timer || state.ahead) return;
     const waitMs = state.sentAtMs + this.opts.partialIntervalMs - performance.now();
     if (waitMs <= 0) this.sendPartial(state);
     else state.timer = setTimeout(() => this.sendPartial(state), waitMs);
@@ -81,7 +101,7 @@ export class StreamingSegmentRecognition implements SegmentRecognition {
 
   private sendPartial(state: OpenSegment): void {
     state.timer = null;
-    if (this.open !== state) return;
+    if (this.open !== state || state.ahead) return;
     const { hyp } = state.online.carry;
     if (hyp.tokenIds.length === state.sentTokens) return;
     state.sentAtMs = performance.now();

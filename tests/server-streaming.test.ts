@@ -10,7 +10,7 @@ import type { ReadyMessage } from '../protocol/messages.js';
 import { startTestServer, TestClient } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
 import { SENTENCES } from '../testkit/speech-plan.js';
-import { TEST_MODEL_IS_STREAMING, TEST_MODEL_WER, describeWer } from './helpers/demo-model.js';
+import { TEST_MODEL_WER, describeWer } from './helpers/demo-model.js';
 
 let server: RunningServer;
 
@@ -33,9 +33,8 @@ describe('one live session', () => {
     const usedBefore = await finalsAhead(server, 'used');
     await client.streamPcm(concat(silence(500), speech, silence(1200)));
     await client.waitFor((m) => m.some((x) => x.type === 'final' && x.text !== ''));
-    // Its speech paused for good: the final was decoded ahead of the endpoint and taken
-    // (offline models; a streaming model has decoded its chunks as they came).
-    if (!TEST_MODEL_IS_STREAMING) expect((await finalsAhead(server, 'used')) - usedBefore).toBe(1);
+    // Its speech paused for good: the final was decoded ahead of the endpoint and taken.
+    expect((await finalsAhead(server, 'used')) - usedBefore).toBe(1);
 
     const ready = client.messages.find((m) => m.type === 'ready') as ReadyMessage;
     expect(ready.model).toBe(server.modelName);

@@ -3,7 +3,8 @@
  * OnlineRecognizer runs the same streaming model file on the same audio
  * (plus 0.4 s of zeros) and must give the same greedy tokens as our chunk
  * scheduler; and decoding many segments' windows in one batched call must
- * give the same tokens as decoding them one at a time.
+ * give the same tokens as decoding them one at a time. A final decoded ahead
+ * and taken back (speech went on) leaves no trace in the segment's final.
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -82,5 +83,30 @@ describe('streaming model', () => {
     expect(Math.max(...single.calls)).toBe(1);
     expect(batched.tokens).toEqual(single.tokens);
     console.log(`batched: ${batched.calls.length} calls (mean ${(batched.calls.reduce((a, b) => a + b, 0) / batched.calls.length).toFixed(1)} windows); one at a time: ${single.calls.length} calls`);
+  });
+});
+
+describe('a final decoded ahead, then taken back', () => {
+  it('leaves the segment as if it had never ended', async () => {
+    const scheduler = new ChunkScheduler(recognizer);
+    const [first, second] = [audio[0].subarray(0, audio[0].length - TAIL_SAMPLES), audio[1]];
+    const straight = scheduler.open(() => {});
+    straight.accept(first);
+    straight.accept(second);
+    const expected = await straight.finish();
+
+    const resumed = scheduler.open(() => {});
+    resumed.accept(first);
+    const ahead = resumed.finish();
+    // Let its padding windows and search start, then speech goes on.
+    await new Promise((r) => setTimeout(r, 5));
+    resumed.resume();
+    resumed.accept(second);
+    const final = await resumed.finish();
+    expect(final.text.length).toBeGreaterThan(10);
+    expect(final).toEqual(expected);
+    expect(resumed.carry).toEqual(straight.carry);
+    // The ahead result is never settled once taken back: it neither resolves nor rejects.
+    expect(await Promise.race([ahead.then(() => 'settled', () => 'settled'), new Promise((r) => setTimeout(() => r('pending'), 50))])).toBe('pending');
   });
 });
