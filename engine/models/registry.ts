@@ -33,6 +33,11 @@ export interface RegistryModel {
 
 const RELEASE = 'https://github.com/k2-fsa/sherpa-onnx/releases/download/asr-models';
 
+/** Archive sizes and sha256 pinned by a verifying downloader (see above); the others are unconfirmed. */
+const STREAMING_PINNED: Record<string, { archiveBytes: number; sha256: string }> = {
+  'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms-int8': { archiveBytes: 99_459_493, sha256: '479759fbd5c69c909e7175d7773105a1bfabf82fa533de68c546c89d85f234e8' },
+};
+
 // Order matters: with no model named, the first cached entry is used, so the
 // best accuracy-for-size comes first. Archives holding both model.onnx and
 // model.int8.onnx use model.onnx, as folder specs do (int8 kernels are
@@ -125,85 +130,30 @@ export const REGISTRY: readonly RegistryModel[] = [
   // bytes unpacked). A third-party reading of the release listing gives
   // 99-103 MB for the three int8 archives; not exact, so those stay null.
   //
-  // They come after every offline entry so that the default (the first
-  // cached entry) stays an offline model whenever one is cached: the
-  // recognizer decodes whole segments and does not carry a streaming
-  // export's cache, so a streaming model is meant to be named. Within them,
+  // They come after every offline entry so that a cached offline model stays
+  // the default, as before they were listed; a streaming one is served when
+  // named (its metadata puts it on the engine's streaming path). Within them,
   // lowest latency first, fp32 before int8 (as for folders: fp32 runs on
   // every execution provider).
-  {
-    name: 'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms',
-    description: 'NeMo FastConformer hybrid large streaming (CTC branch), fp32',
-    url: `${RELEASE}/sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms.tar.bz2`,
-    archiveBytes: null,
-    sha256: null,
-    modelFile: 'model.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: { latencyMs: 80 },
-  },
-  {
-    name: 'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms-int8',
-    description: 'NeMo FastConformer hybrid large streaming (CTC branch), int8',
-    url: `${RELEASE}/sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-80ms-int8.tar.bz2`,
-    archiveBytes: 99_459_493,
-    sha256: '479759fbd5c69c909e7175d7773105a1bfabf82fa533de68c546c89d85f234e8',
-    modelFile: 'model.int8.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: { latencyMs: 80 },
-  },
-  {
-    name: 'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-480ms',
-    description: 'NeMo FastConformer hybrid large streaming (CTC branch), fp32',
-    url: `${RELEASE}/sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-480ms.tar.bz2`,
-    archiveBytes: null,
-    sha256: null,
-    modelFile: 'model.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: { latencyMs: 480 },
-  },
-  {
-    name: 'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-480ms-int8',
-    description: 'NeMo FastConformer hybrid large streaming (CTC branch), int8',
-    url: `${RELEASE}/sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-480ms-int8.tar.bz2`,
-    archiveBytes: null,
-    sha256: null,
-    modelFile: 'model.int8.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: { latencyMs: 480 },
-  },
-  {
-    name: 'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-1040ms',
-    description: 'NeMo FastConformer hybrid large streaming (CTC branch), fp32',
-    url: `${RELEASE}/sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-1040ms.tar.bz2`,
-    archiveBytes: null,
-    sha256: null,
-    modelFile: 'model.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: { latencyMs: 1040 },
-  },
-  {
-    name: 'sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-1040ms-int8',
-    description: 'NeMo FastConformer hybrid large streaming (CTC branch), int8',
-    url: `${RELEASE}/sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-1040ms-int8.tar.bz2`,
-    archiveBytes: null,
-    sha256: null,
-    modelFile: 'model.int8.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: { latencyMs: 1040 },
-  },
+  ...[80, 480, 1040].flatMap((latencyMs) => [streamingNemoCtc(latencyMs, false), streamingNemoCtc(latencyMs, true)]),
 ];
+
+/** One of sherpa-onnx's exports of NVIDIA's FastConformer hybrid large streaming models (CTC branch). */
+function streamingNemoCtc(latencyMs: number, int8: boolean): RegistryModel {
+  const name = `sherpa-onnx-nemo-streaming-fast-conformer-ctc-en-${latencyMs}ms${int8 ? '-int8' : ''}`;
+  return {
+    name,
+    description: `NeMo FastConformer hybrid large streaming (CTC branch), ${int8 ? 'int8' : 'fp32'}`,
+    url: `${RELEASE}/${name}.tar.bz2`,
+    archiveBytes: STREAMING_PINNED[name]?.archiveBytes ?? null,
+    sha256: STREAMING_PINNED[name]?.sha256 ?? null,
+    modelFile: int8 ? 'model.int8.onnx' : 'model.onnx',
+    tokensFile: 'tokens.txt',
+    language: 'en',
+    licence: null,
+    streaming: { latencyMs },
+  };
+}
 
 export function findRegistryModel(name: string): RegistryModel | undefined {
   return REGISTRY.find((m) => m.name === name);
