@@ -55,6 +55,8 @@ export class OnlineSegment {
   private final: { resolve: (r: RecognitionResult) => void; reject: (e: unknown) => void } | null = null;
   /** The segment as it was before `finish`, for `resume`. */
   private beforeFinish: { numSamples: number; nextFrame: number; state: StreamState; logProbs: number; carry: GreedyCarry } | null = null;
+  /** Why the segment stopped, if a model call failed for it. */
+  private failure: unknown = undefined;
   /** Bumped by `resume`: a window taken before it is stale when it comes back. */
   epoch = 0;
   inFlight = false;
@@ -66,6 +68,8 @@ export class OnlineSegment {
     private readonly spec: StreamingModelSpec,
     /** Called when a window of real audio added tokens to the best path. */
     private readonly onTokens: (segment: OnlineSegment) => void,
+    /** Called when a model call failed for the segment while no final was pending. */
+    private readonly onError: (error: unknown) => void,
   ) {
     this.state = initialState(spec);
   }
@@ -93,6 +97,7 @@ export class OnlineSegment {
    * by `keyterms`.
    */
   finish(keyterms?: Keyterms): Promise<RecognitionResult> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
     const { hyp } = this.carry;
     const carry = { ...this.carry, hyp: { tokenIds: [...hyp.tokenIds], frames: [...hyp.frames], tokenProbs: [...hyp.tokenProbs] } };
     this.beforeFinish = { numSamples: this.numSamples, nextFrame: this.nextFrame, state: this.state, logProbs: this.logProbs.length, carry };
@@ -132,6 +137,17 @@ export class OnlineSegment {
 
   cancel(): void {
     this.cancelled = true;
+  }
+
+  /** A model call failed for this segment: it stops, its final (now or when asked for) fails, and its owner hears of it. */
+  fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    this.cancelled = true;
+    const pending = this.final;
+    this.settle(null, error);
+    // A pending final reports the failure itself; otherwise the owner hears of it now.
+    if (!pending) this.onError(error);
   }
 
   /** Whether the next window can be decoded now. */
@@ -221,9 +237,9 @@ export class ChunkScheduler {
     private readonly stats?: SchedulerStats,
   ) {}
 
-  /** A new segment's stream; `onTokens` is called when its best path grows. */
-  open(onTokens: (segment: OnlineSegment) => void): OnlineSegment {
-    return new OnlineSegment(this, this.recognizer.spec, onTokens);
+  /** A new segment's stream; `onTokens` is called when its best path grows, `onError` when a model call failed for it (default: nothing; its final fails either way). */
+  open(onTokens: (segment: OnlineSegment) => void, onError: (error: unknown) => void = () => {}): OnlineSegment {
+    return new OnlineSegment(this, this.recognizer.spec, onTokens, onError);
   }
 
   /** What became of a final decoded ahead (the server's lt_finals_ahead_total). */
@@ -301,17 +317,15 @@ export class ChunkScheduler {
   private async decodeWindows(batch: OnlineSegment[]): Promise<void> {
     const started = performance.now();
     const epochs = batch.map((s) => s.epoch);
-    let out: { logProbs: Float32Array[]; states: StreamState[] };
+    const windows = batch.map((s) => s.window());
+    let outs: ({ logProbs: Float32Array; state: StreamState } | { error: unknown })[];
     try {
-      out = await this.recognizer.decodeChunks(batch.map((s) => s.window()));
+      const out = await this.recognizer.decodeChunks(windows);
+      outs = batch.map((_, b) => ({ logProbs: out.logProbs[b], state: out.states[b] }));
     } catch (error) {
-      // A window's call failed: its segments can't go on (their state is lost), so their finals fail.
-      for (const s of batch) {
-        s.inFlight = false;
-        s.cancel();
-        s.settle(null, error);
-      }
-      return;
+      // Retried window by window, so a bad input fails only its own segment (a window is a
+      // pure function of its samples and state, so a retry decodes the same thing).
+      outs = batch.length === 1 ? [{ error }] : await Promise.all(windows.map((w) => this.recognizer.decodeChunks([w]).then((o) => ({ logProbs: o.logProbs[0], state: o.states[0] }), (e: unknown) => ({ error: e }))));
     }
     const ending = batch.filter((s) => s.ending).length;
     this.stats?.onBatch(batch.length, (performance.now() - started) / 1000, ending, batch.length - ending);
@@ -319,13 +333,19 @@ export class ChunkScheduler {
     try {
       batch.forEach((s, b) => {
         s.inFlight = false;
+        const out = outs[b];
         if (s.cancelled) return;
+        if ('error' in out) {
+          // Its state is lost with the call: the segment cannot go on.
+          s.fail(out.error);
+          return;
+        }
         if (s.epoch !== epochs[b]) {
           // Resumed while its window was out: the window belongs to what was taken back.
           this.wake(s);
           return;
         }
-        const added = s.advance(out.logProbs[b], out.states[b], this.recognizer.tokens.blankId);
+        const added = s.advance(out.logProbs, out.state, this.recognizer.tokens.blankId);
         if (added > 0) s.notifyTokens();
         this.wake(s);
       });

@@ -44,7 +44,7 @@ export class StreamingSegmentRecognition implements SegmentRecognition {
     if (this.open?.seg.id !== seg.id) {
       this.drop();
       const state: OpenSegment = { seg, online: undefined!, fedSamples: 0, sentAtMs: -Infinity, sentTokens: 0, timer: null, ahead: null };
-      state.online = this.scheduler.open(() => this.tokensAdded(state));
+      state.online = this.scheduler.open(() => this.tokensAdded(state), this.sinks.error);
       this.open = state;
     }
     const open = this.open;

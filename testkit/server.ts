@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { startServer, type RunningServer } from '../server/app.js';
 import { DEFAULT_CONFIG, type ServerConfig } from '../server/config.js';
 import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
+import { resolveModel } from '../engine/models/resolve.js';
 import { sharedPath } from './paths.js';
 import { toS16le } from './speech.js';
 
@@ -16,6 +17,8 @@ import { toS16le } from './speech.js';
  * server tests run against the streaming demo model too (vitest.config.ts).
  */
 export const TEST_MODEL = process.env.LT_TEST_MODEL ?? DEFAULT_CONFIG.model;
+/** Its name, as `ready` and the APIs' `model` give it. */
+export const TEST_MODEL_NAME = resolveModel(TEST_MODEL || undefined, { log: () => {} }).name;
 
 export async function startTestServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   return startServer(

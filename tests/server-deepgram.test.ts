@@ -20,10 +20,10 @@ import type { RunningServer } from '../server/app.js';
 import { wordErrorRate } from '../eval/wer.js';
 import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
 import { parseDeepgramQuery } from '../server/deepgram/options.js';
-import { startTestServer } from '../testkit/server.js';
+import { startTestServer, TEST_MODEL_NAME } from '../testkit/server.js';
 import { concat, silence, synthesize, toS16le } from '../testkit/speech.js';
 
-const MODEL = 'demo-en-ctc';
+const MODEL = TEST_MODEL_NAME;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lt-deepgram-'));
 const SECRET = 'test-secret-that-is-long-enough-for-hmac-0123456789';
 const IDLE_TIMEOUT_MS = 2000;

@@ -26,6 +26,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { CtcRecognizer } from '../engine/asr/recognizer.js';
+import { StreamingRecognizer, type ChunkWindow } from '../engine/asr/streaming-recognizer.js';
 import { resolveModel } from '../engine/models/resolve.js';
 import { RecognitionScheduler } from '../engine/scheduler.js';
 import { decodeServerMessage, encodeClientMessage } from '../protocol/frames.js';
@@ -390,6 +391,15 @@ describe('a model call that throws', () => {
         throw new Error('injected model failure (poisoned input)');
       }
       return real.call(this, utterances);
+    });
+    // The same failure on the streaming path (the streaming project): a window whose samples hold the marker.
+    const realChunks = StreamingRecognizer.prototype.decodeChunks;
+    vi.spyOn(StreamingRecognizer.prototype, 'decodeChunks').mockImplementation(async function (this: StreamingRecognizer, windows: ChunkWindow[]) {
+      if (windows.some((w) => isPoisoned(w.samples))) {
+        failedCalls.push(windows.length);
+        throw new Error('injected model failure (poisoned input)');
+      }
+      return realChunks.call(this, windows);
     });
   });
   afterAll(() => {

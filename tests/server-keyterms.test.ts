@@ -4,6 +4,7 @@
  * the limits, or with characters the model has no token for, get a clear
  * `bad_config`.
  */
+import { TEST_MODEL_IS_STREAMING } from './helpers/demo-model.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
 import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
@@ -20,7 +21,7 @@ afterAll(async () => {
 
 describe('keyterms', () => {
   it("bias a session's finals, and only that session's", async () => {
-    // The demo model hears "cuban it's" here, and "kubernetes" is in neither of its LMs.
+    // The offline demo model hears "cuban it's" here, and "kubernetes" is in neither of its LMs.
     const said = 'we deployed the service on kubernetes last night';
     const audio = concat(silence(300), synthesize(said), silence(300));
     const finalOf = async (query: string) => {
@@ -31,8 +32,13 @@ describe('keyterms', () => {
       return client.finalText();
     };
     const [biased, plain] = await Promise.all([finalOf('keyterm=Kubernetes&keyterm=Grafana'), finalOf('')]);
-    expect(biased).toBe(said);
-    expect(plain).toBe("we deployed the service on cuban it's last night");
+    console.log(`biased: "${biased}"; plain: "${plain}"`);
+    expect(biased).toContain('kubernetes');
+    expect(plain).not.toContain('kubernetes');
+    if (!TEST_MODEL_IS_STREAMING) {
+      expect(biased).toBe(said);
+      expect(plain).toBe("we deployed the service on cuban it's last night");
+    }
   });
 
   it('refuses too many, too long or empty keyterms at the upgrade, and a boost out of range', async () => {

@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
 import { wordErrorRate } from '../eval/wer.js';
 import { ffmpegEncode } from '../testkit/encode.js';
-import { startTestServer } from '../testkit/server.js';
+import { startTestServer, TEST_MODEL_NAME } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
 
-const MODEL = 'demo-en-ctc';
+const MODEL = TEST_MODEL_NAME;
 const MAX_UPLOAD_BYTES = 1 << 20;
 const FIRST = 'the quick brown fox jumps over the lazy dog';
 const SECOND = 'please call me back tomorrow morning';
