@@ -59,3 +59,8 @@ export const STREAMING_MODEL_WER = {
 
 /** The live bounds of the model the server tests serve. */
 export const TEST_MODEL_WER = TEST_MODEL_IS_STREAMING ? STREAMING_MODEL_WER : DEMO_MODEL_WER;
+
+/** A test's own WER bound for the offline demo model, or the streaming model's sentence bound when the tests serve it. */
+export function liveWerBound(offlineBound: number): number {
+  return TEST_MODEL_IS_STREAMING ? STREAMING_MODEL_WER.sentence.bound : offlineBound;
+}
