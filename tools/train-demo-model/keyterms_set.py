@@ -154,10 +154,12 @@ def main():
     if mode == "texts":
         pool, items = build_texts()
         check(pool, items)
+        about = "issue 40's keyterm evaluation set: made by tools/train-demo-model/keyterms_set.py texts; spoken by keyterms_set.py speak"
         with open(SET_PATH, "w") as f:
-            json.dump({"about": "issue 40's keyterm evaluation set: made by tools/train-demo-model/keyterms_set.py texts; spoken by keyterms_set.py speak",
-                       "pool": pool, "distractors": DISTRACTORS, "sentences": items}, f, indent=1)
-            f.write("\n")
+            # One sentence a line, so a diff of the set reads.
+            f.write(f'{{\n "about": {json.dumps(about)},\n "pool": {json.dumps(pool)},\n "distractors": {json.dumps(DISTRACTORS)},\n "sentences": [\n')
+            f.write(",\n".join("  " + json.dumps(it) for it in items))
+            f.write("\n ]\n}\n")
         print(f"{SET_PATH}: {len(items)} sentences, {len(pool)} terms said, {len(DISTRACTORS)} distractors")
     elif mode == "speak":
         with open(SET_PATH) as f:
