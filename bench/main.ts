@@ -2,7 +2,7 @@
  * Benchmark entry point: `npm run bench -- <scenario> [--option value ...]`.
  * Owns the scenario list, option parsing (every option has a default, unknown
  * ones are refused) and saving each run's results (lib/report.ts).
- * `fbank`, `diarization` and `heldout` are standalone scripts that print only.
+ * `fbank`, `diarization`, `heldout` and `keyterms` are standalone scripts that print only.
  */
 import { DEFAULT_SESSION_CONFIG, configValueProblem } from '../protocol/session-config.js';
 import { benchCapacity } from './capacity.js';
@@ -111,10 +111,11 @@ const SCRIPTS: Record<string, { about: string; load: () => Promise<unknown> }> =
   fbank: { about: 'filterbank and FFT speed (prints only)', load: () => import('./fbank.js') },
   diarization: { about: 'diarization DER and cost (prints only; options --step-ms=, --latency-ms=, --no-cost)', load: () => import('./diarization.js') },
   heldout: { about: "the demo model's held-out WER by decoding (prints only; options --dir=, --model=, --lms=; needs synth.py heldout 300 first)", load: () => import('./heldout.js') },
+  keyterms: { about: 'keyterm recall, WER and distractor insertions without and with biasing, and held-out WER with unrelated keyterms (prints only; options --dir=, --heldout-dir=, --boosts=, --no-heldout, --misses; needs keyterms_set.py speak and synth.py heldout 300 first)', load: () => import('./keyterms.js') },
 };
 
 function usage(): string {
-  const lines = ['usage: npm run bench -- <streams|capacity|continuous|offline|peer|ws|http|decode|soak|fbank|diarization|heldout> [--option value ...]', ''];
+  const lines = ['usage: npm run bench -- <streams|capacity|continuous|offline|peer|ws|http|decode|soak|fbank|diarization|heldout|keyterms> [--option value ...]', ''];
   for (const [name, s] of Object.entries(SCENARIOS)) {
     const opts = Object.entries(s.defaults).map(([k, v]) => `--${k} ${v === '' ? '""' : v}`).join(' ');
     lines.push(`  ${name.padEnd(12)} ${s.about}${opts ? `\n  ${''.padEnd(12)} ${opts}` : ''}`);

@@ -23,7 +23,7 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = Object.freeze({
   resume_token: '',
   keyterms: [],
   // The engine's DEFAULT_KEYTERM_BOOST_NATS (why that value: engine/asr/context-graph.ts); tests keep them equal.
-  keyterm_boost: 1.5,
+  keyterm_boost: 2,
 });
 
 // A record, so the compiler insists on every member of the union.

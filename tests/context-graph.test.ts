@@ -58,6 +58,12 @@ describe('ContextGraph', () => {
   });
 });
 
+/** A 1-gram word LM: `unigrams` as ARPA lines ("-1\tab"), with the sentence marks. */
+const wordLmOf = (unigrams: string) => {
+  const lines = unigrams.split('\n');
+  return NgramLm.parseArpa(`\\data\\\nngram 1=${lines.length + 2}\n\n\\1-grams:\n-0.5\t</s>\n-99\t<s>\n${lines.join('\n')}\n\n\\end\\\n`);
+};
+
 describe('prefix beam search with keyterms', () => {
   const B = 0.9;
   const certain = (id: number) => symbols.map((_, v) => (v === id ? B : (1 - B) / 4));
@@ -97,6 +103,36 @@ describe('prefix beam search with keyterms', () => {
     const onwards = [...rows, [0.3, 0.03, 0.6, 0.03, 0.04]];
     expect(decode(onwards, ['ac'], 2, fusion)).toBe('\u2581ac');
     expect(decode(onwards, ['aca'], 2, fusion)).toBe('\u2581aca');
+  });
+
+  it("takes a completed keyterm's bonus back where the word goes on past it", () => {
+    // "▁aba" is slightly ahead of "▁aca" on the acoustics; the keyterm is "ac", and "aca" is no keyterm.
+    const fusion: LmFusion = { symbols, words: { lm: wordLmOf('-1\tab'), lexicon: new Lexicon(['ab']), weight: 0, wordBonus: 0, oovPenalty: 0 } };
+    // (The last "a" is held for three frames, so dropping it costs more than the keyterm's bonus.)
+    const onwards = [...rows, certain(2), certain(2), certain(2)];
+    expect(decode(onwards, undefined, 1, fusion)).toBe('\u2581aba');
+    // Were "▁ac"'s 3 nats kept, "▁aca" would win.
+    expect(decode(onwards, ['ac'], 1, fusion)).toBe('\u2581aba');
+    expect(new ContextGraph([[1, 2, 4]], 2).completedNats(new ContextGraph([[1, 2, 4]], 2).step({ node: 2, pendingNats: 4 }, 4).state)).toBe(6);
+  });
+
+  it('gives back the OOV penalty of a keyterm that ends where the lexicon has only longer words', () => {
+    // "ac" is no word, but "acb" is: the spelling never leaves the lexicon and pays the penalty at the word's end.
+    const fusion: LmFusion = { symbols, words: { lm: wordLmOf('-1\tab'), lexicon: new Lexicon(['ab', 'acb', 'b']), weight: 0, wordBonus: 0, oovPenalty: 10 } };
+    expect(decode(rows, undefined, 2, fusion)).toBe('\u2581ab');
+    expect(decode(rows, ['ac'], 2, fusion)).toBe('\u2581ac');
+    // Followed by another word, too (where without the refund the keyterm would run on into "acb", a word).
+    const more = [...rows, certain(1), certain(3)];
+    expect(decode(more, undefined, 2, fusion)).toBe('\u2581ab\u2581b');
+    expect(decode(more, ['ac'], 2, fusion)).toBe('\u2581ac\u2581b');
+  });
+
+  it("scores a keyterm outside the lexicon as the word LM's rarest word, not at the unknown floor", () => {
+    // <unk> is 10^-10 to the word LM, its rarest word "cc" 10^-3: "▁ac" gets 6 of bonus against 2.3 + 20.7 down (floor) or 2.3 + 4.6 (rarest).
+    const fusion: LmFusion = { symbols, words: { lm: wordLmOf('-1\tab\n-3\tcc'), lexicon: new Lexicon(['ab', 'cc']), weight: 1, wordBonus: 0, oovPenalty: 0 } };
+    expect(decode(rows, undefined, 2, fusion)).toBe('\u2581ab');
+    expect(decode(rows, ['ac'], 2, fusion)).toBe('\u2581ac');
+    expect(decode(rows, ['ac'], 1, fusion)).toBe('\u2581ab');
   });
 
   it('with no keyterms, or a graph without phrases, finds exactly what it found without a graph', () => {

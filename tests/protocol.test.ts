@@ -290,7 +290,7 @@ describe('resolveSessionConfig', () => {
       session_id: '',
       resume_token: '',
       keyterms: [],
-      keyterm_boost: 1.5,
+      keyterm_boost: 2,
     });
     expect(DEFAULT_SESSION_CONFIG.keyterm_boost).toBe(DEFAULT_KEYTERM_BOOST_NATS);
   });

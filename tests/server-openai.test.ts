@@ -5,7 +5,8 @@
  * decoder) files of synthesized speech in every response format, word and
  * segment timestamps in verbose_json; a corrupt file and an oversized one get
  * clear 400 / 413 errors and the server keeps serving; without ffmpeg, only
- * Opus files are taken, with an error saying so.
+ * Opus files are taken, with an error saying so; a `prompt` biases the
+ * transcript toward its names, whatever characters it has.
  */
 import { liveWerBound } from './helpers/demo-model.js';
 import OpenAI, { toFile } from 'openai';
@@ -96,6 +97,19 @@ describe('the official openai package', () => {
     // Words of the second sentence start after the pause.
     const secondStart = result.segments![1].start;
     expect(words.filter((w) => w.start >= secondStart).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it("takes a prompt's names as keyterms, and a prompt of odd characters too", async () => {
+    // The demo model hears "cuban it's" here; "kubernetes" is in neither of its LMs (as in server-keyterms.test.ts).
+    const said = 'we deployed the service on kubernetes last night';
+    const file = ffmpegEncode(concat(silence(300), synthesize(said), silence(300)), ['-f', 'wav']);
+    const withPrompt = async (prompt?: string) => openai.audio.transcriptions.create({ file: await toFile(file, 'deploy.wav'), model: MODEL, ...(prompt === undefined ? {} : { prompt }) });
+    expect((await withPrompt()).text).toBe("we deployed the service on cuban it's last night");
+    expect((await withPrompt('Kubernetes, Grafana')).text).toBe(said);
+    // Prose with characters the model has no token for: dropped, not refused; its longer words are the keyterms.
+    const odd = await withPrompt('Notes from the on-call review — Kubernetes & Grafana (v2.0)! 日本語 😀 «ok»\n\t;;,,');
+    expect(odd.text).toBe(said);
+    expect((await withPrompt('😀 — ¿?')).text).toBe("we deployed the service on cuban it's last night");
   });
 
   it('refuses a corrupt file (400), an oversized one (413) and an unknown model, and keeps serving', async () => {

@@ -6,7 +6,8 @@
  */
 
 import { CONTEXT_ROOT, type ContextGraph, type ContextState } from './context-graph.js';
-import { LmScorer, type LmFusion, type LmPrefix } from './lm-fusion.js';
+import { LmScorer, type LmFusion, type LmPrefix, type WordLmFusion } from './lm-fusion.js';
+import type { NgramLm } from './ngram-lm.js';
 import { WORD_BOUNDARY, type TokenTable } from './tokens.js';
 
 export interface CtcHypothesis {
@@ -186,6 +187,7 @@ export function prefixBeamSearch(
   });
   // A prefix's key among its parent's extensions: parent id and token.
   const keyOf = (parentId: number, tokenId: number) => parentId * vocabSize + tokenId;
+  const keytermWordEnd = keyterms && fusion?.words ? keytermWordRefund(fusion.words) : undefined;
   const root = newPrefix(null, -1);
   root.pBlank = 0;
   lmScores?.initRoot(root);
@@ -222,7 +224,7 @@ export function prefixBeamSearch(
         if (!child) {
           child = newPrefix(prefix, v);
           lmScores?.initChild(prefix, child);
-          if (keyterms) keytermStep(keyterms, lmScores, prefix, child);
+          if (keyterms) keytermStep(keyterms, lmScores, keytermWordEnd, prefix, child);
           created.set(key, child);
         }
         const ext = touch(child);
@@ -244,7 +246,8 @@ export function prefixBeamSearch(
   }
   let best = beams[0];
   if (lmScores || keyterms) {
-    const keytermEnd = (p: Prefix) => (keyterms ? keyterms.end(p.context) - (p.keytermDone ? 0 : p.keytermRefundNats) : 0);
+    const keytermEnd = (p: Prefix) =>
+      keyterms ? keyterms.end(p.context) + (p.keytermDone ? (keytermWordEnd?.(p) ?? 0) : -p.keytermRefundNats) : 0;
     const final = (p: Prefix) => logAdd(p.pBlank, p.pNonBlank) + (lmScores ? lmScores.end(p) : 0) + keytermEnd(p);
     for (const p of beams) if (final(p) > final(best)) best = p;
   }
@@ -255,26 +258,70 @@ export function prefixBeamSearch(
 
 /**
  * Sets a new prefix's place among the keyterms from its parent's. A keyterm
- * is spelt as the session asked, in the word LM's lexicon or not, so a token
- * that extends one is given back the OOV penalty it pays. The refund is owed
- * again if the word turns out to be no keyterm: the phrase is abandoned, or
- * the word goes on past a completed one ("grafana" is a keyterm, "grafanar"
- * is not).
+ * is spelt as the session asked, in the word LM's lexicon or not, so it is
+ * not punished as out of vocabulary: a token that extends one is given back
+ * the OOV penalty it pays, and a keyterm word that ends is given back what
+ * the word LM charges a word outside the lexicon beyond a rare one's score
+ * (keytermWordRefund). These refunds are owed again if the word turns out to
+ * be no keyterm: the phrase is abandoned, or the word goes on past a
+ * completed one ("grafana" is a keyterm, "grafanar" is not), and then the
+ * completed phrase's bonus goes back too.
  */
-function keytermStep(keyterms: ContextGraph, lmScores: LmScorer | undefined, parent: Prefix, child: Prefix): void {
+function keytermStep(
+  keyterms: ContextGraph,
+  lmScores: LmScorer | undefined,
+  wordEnd: ((prefix: Prefix) => number) | undefined,
+  parent: Prefix,
+  child: Prefix,
+): void {
   const v = child.tokenId;
   const step = keyterms.step(parent.context, v);
+  const startsWord = lmScores !== undefined && lmScores.startsWord[v];
   child.context = step.state;
   child.keytermDone = step.completesPhrase;
+  // The word the parent ends in was spelt within a match (every phrase starts a word).
+  const wordEndRefund = startsWord && parent.context.node !== 0 && wordEnd ? wordEnd(parent) : 0;
   if (step.extendsPhrase) {
     const refund = lmScores ? lmScores.oovPenaltyOf(parent, v) : 0;
-    child.contextStepNats = step.scoreNats + refund;
-    child.keytermRefundNats = parent.keytermRefundNats + refund;
+    child.contextStepNats = step.scoreNats + refund + wordEndRefund;
+    // A phrase completed before this one keeps what it was refunded.
+    child.keytermRefundNats = parent.keytermDone ? refund : parent.keytermRefundNats + refund + wordEndRefund;
+  } else if (parent.keytermDone && startsWord) {
+    child.contextStepNats = step.scoreNats + wordEndRefund;
+    child.keytermRefundNats = 0;
   } else {
-    const endsAsKeyterm = parent.keytermDone && lmScores !== undefined && lmScores.startsWord[v];
-    child.contextStepNats = step.scoreNats - (endsAsKeyterm ? 0 : parent.keytermRefundNats);
+    const wordGoesOn = parent.keytermDone && lmScores !== undefined;
+    child.contextStepNats = step.scoreNats - parent.keytermRefundNats - (wordGoesOn ? keyterms.completedNats(parent.context) : 0);
     child.keytermRefundNats = 0;
   }
+}
+
+/**
+ * What a keyterm word outside the lexicon is given back where it ends: the
+ * word LM scores every such word as <unk>, at the floor of an unseen symbol
+ * (10^-10), and a keyterm is scored instead as the LM's rarest word (with the
+ * demo model's, 10^-6.49: a word of the lexicon never seen in its text), a
+ * refund of 0.7 x 8.1 = 5.7 nats at its weight; and a spelling that stayed on
+ * the lexicon's paths without ending at a word ("kube" where the lexicon has
+ * "kubelet") pays the OOV penalty only there, at the word's end, so that is
+ * given back here as well.
+ */
+function keytermWordRefund(words: WordLmFusion): (prefix: LmPrefix) => number {
+  const unknown = words.weight * (rarestWordLogProb(words.lm) - words.lm.logProb([], '<unk>'));
+  return (prefix) => (words.lexicon.isWord(prefix.lexNode) ? 0 : Math.max(0, unknown) + (prefix.lexNode >= 0 ? words.oovPenalty : 0));
+}
+
+const rarestWordLogProbs = new WeakMap<NgramLm, number>();
+
+/** The lowest 1-gram log-probability of a word LM (its sentence marks aside), computed once per LM. */
+function rarestWordLogProb(lm: NgramLm): number {
+  let rarest = rarestWordLogProbs.get(lm);
+  if (rarest === undefined) {
+    rarest = 0;
+    for (const word of lm.vocabulary()) if (word !== '<s>' && word !== '</s>' && word !== '<unk>') rarest = Math.min(rarest, lm.logProb([], word));
+    rarestWordLogProbs.set(lm, rarest);
+  }
+  return rarest;
 }
 
 /**

@@ -3,8 +3,9 @@
  * official `openai` client (baseURL `http://HOST:PORT/v1`) and anything
  * written against it transcribe here. Multipart fields: `file` (required),
  * `model` (one this server serves; default the first), `language` (checked
- * against the model's), `prompt` and `temperature` (accepted, ignored),
- * `response_format` (formats.ts), `timestamp_granularities[]` (verbose_json
+ * against the model's), `prompt` (its names and terms become the file's
+ * keyterms, biasing its finals: prompt.ts says how), `temperature`
+ * (accepted, ignored), `response_format` (formats.ts), `timestamp_granularities[]` (verbose_json
  * only); anything else is refused, `stream=true` too. Credentials as
  * `Authorization: Bearer <API key or token>` (scope `listen`); a file in
  * flight counts as a live session against the shared caps, charges its
@@ -19,16 +20,19 @@ import type { ErrorCode } from '../../protocol/messages.js';
 import { ProtocolError } from '../../protocol/protocol-error.js';
 import type { Admission } from '../admission.js';
 import { bearerCredential } from '../auth.js';
+import type { Engine } from '../../engine/index.js';
+import { DEFAULT_SESSION_CONFIG } from '../../protocol/session-config.js';
 import type { ServerConfig } from '../config.js';
 import { transcribeFile, UndecodableFileError } from '../file-transcription.js';
 import type { Metrics } from '../metrics.js';
 import type { ServedModels } from '../models.js';
 import { SessionError } from '../session.js';
 import { formatTranscript, GRANULARITIES, RESPONSE_FORMATS, type Granularity, type ResponseFormat } from './formats.js';
+import { promptKeyterms } from './prompt.js';
 
 export const TRANSCRIPTIONS_PATH = '/v1/audio/transcriptions';
 const MAX_FIELD_BYTES = 64 << 10;
-const IGNORED_FIELDS = new Set(['prompt', 'temperature']);
+const IGNORED_FIELDS = new Set(['temperature']);
 
 /** A request this route refuses: HTTP status, our error code (metrics), and the message and parameter for the client. */
 class RequestError extends Error {
@@ -98,7 +102,7 @@ export function registerTranscriptionRoute(app: TemplatedApp, cfg: ServerConfig,
     const work = (async () => {
       const upload = await readUpload(res, contentType, cfg.maxUploadBytes, tooLarge, (p) => (parser = p));
       const request = checkRequest(upload, models);
-      const transcript = await transcribeFile(request.model.engine, request.file, cfg.ffmpeg, { ownerBudget: place.ownerBudget, signal: revoked.signal });
+      const transcript = await transcribeFile(withKeyterms(request.model.engine, request.keyterms), request.file, cfg.ffmpeg, { ownerBudget: place.ownerBudget, signal: revoked.signal });
       metrics.audioSeconds.inc(transcript.audioMs / 1000);
       const formatted = formatTranscript(transcript, request.format, request.granularities, request.languageName);
       reply('200 OK', formatted.contentType, formatted.body);
@@ -184,11 +188,21 @@ interface TranscriptionRequest {
   granularities: Granularity[];
   /** The transcript's language as OpenAI names it in verbose_json (`english`). */
   languageName: string;
+  /** From `prompt` (prompt.ts); empty without one. */
+  keyterms: string[];
+}
+
+/** `engine`, its streams biased by `keyterms` at the session default boost (the engine itself unchanged). */
+function withKeyterms(engine: Engine, keyterms: string[]): Engine {
+  if (keyterms.length === 0) return engine;
+  const biased: Engine = Object.create(engine) as Engine;
+  biased.openStream = (options, listener) => engine.openStream({ ...options, keyterms: { phrases: keyterms, boostNats: DEFAULT_SESSION_CONFIG.keyterm_boost } }, listener);
+  return biased;
 }
 
 function checkRequest(upload: Upload, models: ServedModels): TranscriptionRequest {
   const bad = (message: string, param: string) => new RequestError('400 Bad Request', 'bad_config', message, param);
-  const known = new Set(['model', 'language', 'response_format', 'timestamp_granularities[]', 'timestamp_granularities', 'stream', ...IGNORED_FIELDS]);
+  const known = new Set(['model', 'language', 'prompt', 'response_format', 'timestamp_granularities[]', 'timestamp_granularities', 'stream', ...IGNORED_FIELDS]);
   for (const name of upload.fields.keys()) if (!known.has(name)) throw bad(`unknown parameter ${JSON.stringify(name)}`, name);
   const one = (name: string): string | undefined => {
     const values = upload.fields.get(name);
@@ -221,5 +235,6 @@ function checkRequest(upload: Upload, models: ServedModels): TranscriptionReques
     // OpenAI's default: segment timestamps.
     granularities: granularities.length > 0 ? (granularities as Granularity[]) : ['segment'],
     languageName: new Intl.DisplayNames(['en'], { type: 'language' }).of(code)?.toLowerCase() ?? code,
+    keyterms: promptKeyterms(one('prompt') ?? '', (ch) => model.engine.keytermProblem([ch]) === undefined),
   };
 }
