@@ -42,9 +42,10 @@ const MAX_STDERR_BYTES = 4096;
  * Transcribes `file` with `engine`. `ffmpeg` is the binary for non-Opus
  * files, or 'none'. Throws UndecodableFileError for input it cannot decode,
  * a `rate_limited` SessionError when the owner's budget is spent, and the
- * signal's reason once `limits.signal` is aborted.
+ * signal's reason once `limits.signal` is aborted. `keyterms` bias the
+ * finals at the session default boost (none if empty).
  */
-export async function transcribeFile(engine: Engine, file: Uint8Array, ffmpeg: string, limits: FileLimits): Promise<FileTranscript> {
+export async function transcribeFile(engine: Engine, file: Uint8Array, ffmpeg: string, limits: FileLimits, keyterms: string[] = []): Promise<FileTranscript> {
   const container = opusContainer(file);
   if (!container && ffmpeg === 'none') {
     throw new UndecodableFileError('this server decodes only Ogg Opus and WebM Opus files (it runs without ffmpeg); send one of those');
@@ -60,6 +61,7 @@ export async function transcribeFile(engine: Engine, file: Uint8Array, ffmpeg: s
       interimResults: false,
       endpointingMs: DEFAULT_SESSION_CONFIG.endpointing_ms,
       diarize: false,
+      keyterms: { phrases: keyterms, boostNats: DEFAULT_SESSION_CONFIG.keyterm_boost },
     },
     (event) => {
       if (event.type === 'final' && event.transcript.words.length > 0) segments.push(event.transcript);

@@ -20,8 +20,6 @@ import type { ErrorCode } from '../../protocol/messages.js';
 import { ProtocolError } from '../../protocol/protocol-error.js';
 import type { Admission } from '../admission.js';
 import { bearerCredential } from '../auth.js';
-import type { Engine } from '../../engine/index.js';
-import { DEFAULT_SESSION_CONFIG } from '../../protocol/session-config.js';
 import type { ServerConfig } from '../config.js';
 import { transcribeFile, UndecodableFileError } from '../file-transcription.js';
 import type { Metrics } from '../metrics.js';
@@ -102,7 +100,7 @@ export function registerTranscriptionRoute(app: TemplatedApp, cfg: ServerConfig,
     const work = (async () => {
       const upload = await readUpload(res, contentType, cfg.maxUploadBytes, tooLarge, (p) => (parser = p));
       const request = checkRequest(upload, models);
-      const transcript = await transcribeFile(withKeyterms(request.model.engine, request.keyterms), request.file, cfg.ffmpeg, { ownerBudget: place.ownerBudget, signal: revoked.signal });
+      const transcript = await transcribeFile(request.model.engine, request.file, cfg.ffmpeg, { ownerBudget: place.ownerBudget, signal: revoked.signal }, request.keyterms);
       metrics.audioSeconds.inc(transcript.audioMs / 1000);
       const formatted = formatTranscript(transcript, request.format, request.granularities, request.languageName);
       reply('200 OK', formatted.contentType, formatted.body);
@@ -190,14 +188,6 @@ interface TranscriptionRequest {
   languageName: string;
   /** From `prompt` (prompt.ts); empty without one. */
   keyterms: string[];
-}
-
-/** `engine`, its streams biased by `keyterms` at the session default boost (the engine itself unchanged). */
-function withKeyterms(engine: Engine, keyterms: string[]): Engine {
-  if (keyterms.length === 0) return engine;
-  const biased: Engine = Object.create(engine) as Engine;
-  biased.openStream = (options, listener) => engine.openStream({ ...options, keyterms: { phrases: keyterms, boostNats: DEFAULT_SESSION_CONFIG.keyterm_boost } }, listener);
-  return biased;
 }
 
 function checkRequest(upload: Upload, models: ServedModels): TranscriptionRequest {
