@@ -120,6 +120,25 @@ describe('diarization engine (pyannote segmentation-3.0)', () => {
     expect(() => a.pushAudio(new Float32Array(10))).toThrow(/closed/);
   });
 
+  it('respects maxSpeakers: the call, 12 s of silence, the call again gets two labels, not four', async () => {
+    const at = (s: number) => Math.round(s * 16000);
+    const parts = [phoneCall, new Float32Array(at(12)), phoneCall];
+    const audio = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((offset, p) => (audio.set(p, offset), offset + p.length), 0);
+    const labels = async (maxSpeakers?: number) => {
+      const turns: SpeakerTurn[] = [];
+      const stream = engine.openStream(`call-twice-${maxSpeakers}`, { onTurn: (t) => turns.push(t) }, { maxSpeakers });
+      await streamAudio(engine, stream, audio);
+      stream.close();
+      return speechMsPerLabel(turns);
+    };
+    // Without embeddings nothing links the second call to the first: new labels.
+    expect((await labels()).size).toBeGreaterThan(2);
+    const capped = await labels(2);
+    expect([...capped.keys()].sort()).toEqual(['S1', 'S2']);
+    expect(() => engine.openStream('bad', {}, { minSpeakers: 3, maxSpeakers: 2 })).toThrow(/must not exceed/);
+  });
+
   it('uses the embedder to recognise a speaker back after 12 s of silence', async () => {
     // Diane alone (11.1-14.4 s of the call), 12 s of silence, Diane again (18.6-21.45 s).
     const at = (s: number) => Math.round(s * 16000);
