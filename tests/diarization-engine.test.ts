@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DiarizationDriver,
   DiarizationEngine,
   type DiarizationStream,
   type LabelChange,
@@ -118,6 +119,21 @@ describe('diarization engine (pyannote segmentation-3.0)', () => {
     for (const s of [a, b, c]) s.close();
     expect(engine.streamCount).toBe(0);
     expect(() => a.pushAudio(new Float32Array(10))).toThrow(/closed/);
+  });
+
+  it('a driver flush analyses a backlog longer than one batch (the audio of a stream sent faster than real time)', async () => {
+    const e = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, maxBatchWindows: 8 });
+    const steps: number[] = [];
+    const driver = new DiarizationDriver(e, 3_600_000, (n) => steps.push(n), (err) => {
+      throw err;
+    });
+    const stream = e.openStream('backlog');
+    stream.pushAudio(phoneCall.subarray(0, 16000 * 12)); // 24 windows: three batches
+    await driver.flush();
+    expect(steps).toEqual([8, 8, 8]);
+    expect(stream.finalUntilMs).toBeGreaterThan(12_000 - 1100);
+    stream.close();
+    await driver.close();
   });
 
   it('respects maxSpeakers: the call, 12 s of silence, the call again gets two labels, not four', async () => {
