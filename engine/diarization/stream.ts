@@ -51,7 +51,8 @@ export interface DiarizationListener {
  * Per-stream hints on how many people speak (Deepgram / AssemblyAI style
  * session parameters). maxSpeakers is a hard cap: the stream never reports
  * more distinct speakers, nor more at once. minSpeakers is a hint: until that
- * many speakers are known, a newcomer needs half the usual speech to be one.
+ * many speakers are known, a newcomer needs half the usual speech to be one
+ * (without an embedder; with one, newcomers are decided by their embeddings).
  */
 export interface SpeakerHints {
   minSpeakers?: number;
