@@ -9,7 +9,7 @@
  * analysed that audio yet); they settle once the diarizer's latency has
  * passed, which is when this module forgets the segment.
  */
-import type { DiarizationEngine, DiarizationStream, LabelChange } from './diarization/index.js';
+import type { DiarizationEngine, DiarizationStream, LabelChange, SpeakerHints } from './diarization/index.js';
 import type { StreamEvent, Transcript } from './events.js';
 
 type SpeakerUpdate = Extract<StreamEvent, { type: 'speaker_update' }>;
@@ -32,8 +32,9 @@ export class SpeakerLabeler {
     id: string,
     private readonly channel: number,
     private readonly onUpdate: (update: SpeakerUpdate) => void,
+    hints: SpeakerHints = {},
   ) {
-    this.stream = engine.openStream(id, { onRelabel: (changes) => this.relabel(changes) });
+    this.stream = engine.openStream(id, { onRelabel: (changes) => this.relabel(changes) }, hints);
   }
 
   pushAudio(samples16k: Float32Array): void {

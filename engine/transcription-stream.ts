@@ -14,7 +14,7 @@ import { samplesToMs } from './audio/format.js';
 import { createAudioDecoder, type AudioDecoder, type Encoding } from './audio/decoder.js';
 import type { Keyterms } from './asr/context-graph.js';
 import { ChannelTranscriber } from './channel-transcriber.js';
-import type { DiarizationDriver } from './diarization/index.js';
+import type { DiarizationDriver, SpeakerHints } from './diarization/index.js';
 import type { StreamListener } from './events.js';
 import type { OpenRecognition } from './segment-recognition.js';
 import { SpeakerLabeler } from './speaker-labeler.js';
@@ -33,6 +33,8 @@ export interface StreamOptions {
   endpointingMs: number;
   /** Speaker labels on finals, and speaker updates; needs an engine with a diarization model. */
   diarize: boolean;
+  /** With diarize: how many people speak (hints; see SpeakerHints). */
+  speakers?: SpeakerHints;
   /** Words and phrases its finals favour (names, products, jargon); none if absent or empty. */
   keyterms?: Keyterms;
 }
@@ -73,7 +75,7 @@ export class TranscriptionStream {
     for (let ch = 0; ch < decoder.outputChannels; ch++) {
       // Keys are the engine's own, unique across all streams of every client.
       const key = `${randomUUID()}/${ch}`;
-      const labeler = options.diarize && deps.diarization ? new SpeakerLabeler(deps.diarization.engine, key, ch, listener) : undefined;
+      const labeler = options.diarize && deps.diarization ? new SpeakerLabeler(deps.diarization.engine, key, ch, listener, options.speakers) : undefined;
       if (labeler) stream.labelers.push(labeler);
       const segmenter = { endpointingMs: options.endpointingMs, maxSegmentMs: deps.maxSegmentMs, pauseCutAfterMs: deps.pauseCutAfterMs, finalAheadMs: deps.finalAheadMs };
       const keyterms = options.keyterms && options.keyterms.phrases.length > 0 ? options.keyterms : undefined;

@@ -48,6 +48,10 @@ export interface SessionConfig {
   keyterms: string[];
   /** How strongly: nats (natural-log units) added per model token of a keyterm heard. */
   keyterm_boost: number;
+  /** Diarization hint: at least this many people speak (1 to 32; absent: no hint). */
+  min_speakers?: number;
+  /** Diarization cap: at most this many speaker labels (1 to 32; absent: no cap). */
+  max_speakers?: number;
 }
 
 /** Optional, and only as the first message of a session; changes only the fields it sets. */

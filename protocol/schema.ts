@@ -55,6 +55,10 @@ message SessionConfig {
   repeated string keyterms = 12;
   // Nats added per model token of a keyterm heard (0 to 10).
   optional double keyterm_boost = 13;
+  // Diarization hints (1 to 32): at least / at most this many speakers.
+  // Unset: no hint; Ready.config leaves them unset when the client did.
+  optional uint32 min_speakers = 14;
+  optional uint32 max_speakers = 15;
 }
 
 // Flush: finals for everything received so far; the session stays open.

@@ -24,6 +24,9 @@ export const DEFAULT_SESSION_CONFIG: Readonly<SessionConfig> = Object.freeze({
   keyterms: [],
   // The engine's DEFAULT_KEYTERM_BOOST_NATS (why that value: engine/asr/context-graph.ts); tests keep them equal.
   keyterm_boost: 2,
+  // Not set: no hint. Present as keys so that every config field is listed here.
+  min_speakers: undefined,
+  max_speakers: undefined,
 });
 
 // A record, so the compiler insists on every member of the union.
@@ -64,8 +67,22 @@ export const CONFIG_RULES: Record<keyof SessionConfig, ConfigRule> = {
   // Deepgram's limits for its keyterm prompting.
   keyterms: { kind: 'strings', maxItems: 100, maxLength: 50 },
   keyterm_boost: { kind: 'number', min: 0, max: 10 },
+  // Diarization hints, optional: absent means no hint (AssemblyAI's min/max_speakers_expected).
+  min_speakers: { kind: 'int', min: 1, max: 32 },
+  max_speakers: { kind: 'int', min: 1, max: 32 },
 };
 export const CONFIG_KEYS = Object.keys(CONFIG_RULES) as (keyof SessionConfig)[];
+
+/** Fields a full config (the one in `ready`) may leave out: absent means not set. */
+export const OPTIONAL_CONFIG_KEYS: ReadonlySet<keyof SessionConfig> = new Set(['min_speakers', 'max_speakers']);
+
+/** Checks between fields of a config: min_speakers must not exceed max_speakers. */
+function configProblem(config: Partial<SessionConfig>): string | undefined {
+  if (config.min_speakers !== undefined && config.max_speakers !== undefined && config.min_speakers > config.max_speakers) {
+    return `min_speakers (${config.min_speakers}) must not exceed max_speakers (${config.max_speakers})`;
+  }
+  return undefined;
+}
 
 export function isConfigKey(key: string): key is keyof SessionConfig {
   return Object.hasOwn(CONFIG_RULES, key);
@@ -122,7 +139,10 @@ export function checkConfigPatch(input: unknown): Partial<SessionConfig> {
  * naming the first bad or unknown field.
  */
 export function resolveSessionConfig(input: unknown, defaults: Readonly<SessionConfig>): SessionConfig {
-  return { ...defaults, ...checkConfigPatch(input) };
+  const config = { ...defaults, ...checkConfigPatch(input) };
+  const problem = configProblem(config);
+  if (problem !== undefined) throw new ProtocolError('bad_config', problem);
+  return config;
 }
 
 /** The config in `ready`: every field present and valid. */
@@ -130,10 +150,13 @@ export function checkFullConfig(value: unknown, path: string): SessionConfig {
   if (!isObject(value)) throw new ProtocolError('bad_message', `${path} must be an object (got ${show(value)})`);
   const config: Record<string, unknown> = {};
   for (const key of CONFIG_KEYS) {
+    if (OPTIONAL_CONFIG_KEYS.has(key) && (!Object.hasOwn(value, key) || value[key] === undefined)) continue;
     if (!Object.hasOwn(value, key)) throw new ProtocolError('bad_message', `${path}.${key} is missing`);
     const problem = configValueProblem(key, value[key]);
     if (problem !== undefined) throw new ProtocolError('bad_message', `${path}.${problem}`);
     config[key] = value[key];
   }
+  const problem = configProblem(config as Partial<SessionConfig>);
+  if (problem !== undefined) throw new ProtocolError('bad_message', `${path}: ${problem}`);
   return config as unknown as SessionConfig;
 }

@@ -190,6 +190,7 @@ export class Session {
         interimResults: config.interim_results,
         endpointingMs: config.endpointing_ms,
         diarize: config.diarize,
+        speakers: { minSpeakers: config.min_speakers, maxSpeakers: config.max_speakers },
         keyterms: { phrases: config.keyterms, boostNats: config.keyterm_boost },
       },
       (event) => this.onEvent(event),

@@ -35,6 +35,26 @@ describe('activity timeline (mean over the windows covering each frame)', () => 
     expect(t.activeAt(10, 0.9)).toEqual([]);
   });
 
+  it('by count: keeps speech whose windows disagree on who, filled by the most active speakers', () => {
+    const t = new ActivityTimeline();
+    // Three windows hear one speaker on the same frames but link it to three different ids:
+    // each id's mean is 1/3, under any 0.5 threshold, yet every window heard speech.
+    t.addWindow(0, new Map([[1, constant(1)]]));
+    t.addWindow(0, new Map([[2, constant(1)]]));
+    t.addWindow(0, new Map([[3, constant(1)], [4, constant(0.05)]]));
+    expect(t.activeAt(10, 0.5)).toEqual([]);
+    expect(t.meanSpeakerCount(10)).toBeCloseTo(1, 1); // (1 + 1 + 1.05) / 3
+    expect(t.activeByCount(10, 0.1)).toHaveLength(1);
+    // A window's count includes local speakers that got no global id.
+    const u = new ActivityTimeline();
+    u.addWindow(0, new Map([[1, constant(0.9)], [2, constant(0.6)]]), constant(2));
+    u.addWindow(0, new Map([[1, constant(0.9)]]), constant(2));
+    expect(u.activeByCount(10, 0.1)).toEqual([1, 2]);
+    expect(u.activeByCount(10, 0.1, 1)).toEqual([1]); // capped
+    expect(u.activeByCount(10, 0.5)).toEqual([1]); // speaker 2's mean 0.3 is under the floor
+    expect(u.activeByCount(u.endFrame, 0.1)).toEqual([]); // not covered
+  });
+
   it('reuses ring slots and forgets speakers once their frames leave the ring', () => {
     const t = new ActivityTimeline();
     t.addWindow(0, new Map([[1, constant(1)]]));

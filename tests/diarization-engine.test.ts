@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DiarizationDriver,
   DiarizationEngine,
   type DiarizationStream,
   type LabelChange,
@@ -118,6 +119,40 @@ describe('diarization engine (pyannote segmentation-3.0)', () => {
     for (const s of [a, b, c]) s.close();
     expect(engine.streamCount).toBe(0);
     expect(() => a.pushAudio(new Float32Array(10))).toThrow(/closed/);
+  });
+
+  it('a driver flush analyses a backlog longer than one batch (the audio of a stream sent faster than real time)', async () => {
+    const e = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, maxBatchWindows: 8 });
+    const steps: number[] = [];
+    const driver = new DiarizationDriver(e, 3_600_000, (n) => steps.push(n), (err) => {
+      throw err;
+    });
+    const stream = e.openStream('backlog');
+    stream.pushAudio(phoneCall.subarray(0, 16000 * 12)); // 24 windows: three batches
+    await driver.flush();
+    expect(steps).toEqual([8, 8, 8]);
+    expect(stream.finalUntilMs).toBeGreaterThan(12_000 - 1100);
+    stream.close();
+    await driver.close();
+  });
+
+  it('respects maxSpeakers: the call, 12 s of silence, the call again gets two labels, not four', async () => {
+    const at = (s: number) => Math.round(s * 16000);
+    const parts = [phoneCall, new Float32Array(at(12)), phoneCall];
+    const audio = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((offset, p) => (audio.set(p, offset), offset + p.length), 0);
+    const labels = async (maxSpeakers?: number) => {
+      const turns: SpeakerTurn[] = [];
+      const stream = engine.openStream(`call-twice-${maxSpeakers}`, { onTurn: (t) => turns.push(t) }, { maxSpeakers });
+      await streamAudio(engine, stream, audio);
+      stream.close();
+      return speechMsPerLabel(turns);
+    };
+    // Without embeddings nothing links the second call to the first: new labels.
+    expect((await labels()).size).toBeGreaterThan(2);
+    const capped = await labels(2);
+    expect([...capped.keys()].sort()).toEqual(['S1', 'S2']);
+    expect(() => engine.openStream('bad', {}, { minSpeakers: 3, maxSpeakers: 2 })).toThrow(/must not exceed/);
   });
 
   it('uses the embedder to recognise a speaker back after 12 s of silence', async () => {

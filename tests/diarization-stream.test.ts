@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOCAL_SPEAKERS, WINDOW_FRAMES, WINDOW_SAMPLES, frameCenterMs } from '../engine/diarization/frames.js';
 import { streamConfig } from '../engine/diarization/options.js';
-import { StreamDiarizer, windowStartFrame, type LabelChange } from '../engine/diarization/stream.js';
+import { StreamDiarizer, windowStartFrame, type LabelChange, type SpeakerHints } from '../engine/diarization/stream.js';
 import type { SpeakerTurn } from '../engine/diarization/index.js';
 
 const STEP_SAMPLES = 8000; // 500 ms
@@ -36,10 +36,10 @@ function syntheticWindow(k: number, truth: Truth, speakers: string[]): Float32Ar
   return activities;
 }
 
-function openStream(opts: { embeddings?: boolean; onRelabel?: (c: LabelChange[]) => void } = {}) {
+function openStream(opts: { embeddings?: boolean; onRelabel?: (c: LabelChange[]) => void; hints?: SpeakerHints } = {}) {
   const turns: SpeakerTurn[] = [];
   const config = streamConfig({ segmentationModelPath: '', embedding: opts.embeddings ? { embed: async () => [] } : undefined });
-  const stream = new StreamDiarizer('test', config, { onTurn: (t) => turns.push(t), onRelabel: opts.onRelabel }, () => {});
+  const stream = new StreamDiarizer('test', config, { onTurn: (t) => turns.push(t), onRelabel: opts.onRelabel }, () => {}, opts.hints);
   return { stream, turns };
 }
 
@@ -127,6 +127,39 @@ describe('stream diarizer on synthetic windows', () => {
       ['S1', 1, 4],
       ['S2', 20, 23],
     ]);
+  });
+
+  it('with max_speakers a speaker back after a long silence takes the known label heard least recently', () => {
+    const truth: Truth = (ms) => (between(ms, 1, 4) || between(ms, 20, 23) ? ['A'] : between(ms, 5, 8) || between(ms, 26, 28) ? ['B'] : []);
+    const capped = openStream({ hints: { maxSpeakers: 2 } });
+    feed(capped.stream, truth, ['A', 'B'], 0, windowsUntil(30));
+    capped.stream.close();
+    expectTurns(capped.turns, [
+      ['S1', 1, 4],
+      ['S2', 5, 8],
+      ['S1', 20, 23],
+      ['S2', 26, 28],
+    ]);
+    // Uncapped, both returns are new labels.
+    const free = openStream();
+    feed(free.stream, truth, ['A', 'B'], 0, windowsUntil(30));
+    free.stream.close();
+    expect(new Set(free.turns.map((t) => t.speaker)).size).toBe(4);
+  });
+
+  it('with max_speakers=1 overlapping speakers come out as one at a time', () => {
+    const truth: Truth = (ms) => (between(ms, 1, 6) ? ['A'] : []).concat(between(ms, 3, 8) ? ['B'] : []);
+    const { stream, turns } = openStream({ hints: { maxSpeakers: 1 } });
+    feed(stream, truth, ['A', 'B'], 0, windowsUntil(10));
+    stream.close();
+    expect(new Set(turns.map((t) => t.speaker))).toEqual(new Set(['S1']));
+    for (let i = 1; i < turns.length; i++) expect(turns[i].startMs).toBeGreaterThanOrEqual(turns[i - 1].endMs);
+  });
+
+  it('refuses speaker hints that are not positive integers or with min above max', () => {
+    expect(() => openStream({ hints: { maxSpeakers: 0 } })).toThrow(/maxSpeakers must be a positive integer/);
+    expect(() => openStream({ hints: { minSpeakers: 1.5 } })).toThrow(/minSpeakers must be a positive integer/);
+    expect(() => openStream({ hints: { minSpeakers: 3, maxSpeakers: 2 } })).toThrow(/must not exceed/);
   });
 
   it('with embeddings the returning speaker is re-identified and a new voice is not', () => {

@@ -12,7 +12,7 @@ import type { RunningServer } from '../server/app.js';
 import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../eval/der.js';
 import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
 import { sharedPath } from '../testkit/paths.js';
-import { startTestServer, TestClient } from '../testkit/server.js';
+import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
 import { readAudio16k, synthesize, toS16le } from '../testkit/speech.js';
 
 let server: RunningServer;
@@ -91,6 +91,45 @@ describe('diarization', () => {
     const speakers = new Set(finals.flatMap((f) => f.words.map((w) => w.speaker)).filter((s) => s !== ''));
     expect([...speakers].every((s) => /^S\d+$/.test(s))).toBe(true);
     expect(speakers.size).toBeGreaterThanOrEqual(1);
+  });
+
+  it('respects max_speakers=2: the call, 12 s of silence, its first 16 s again get at most two labels', async () => {
+    // Without the cap the speakers back after the silence get new labels (tests/diarization-engine.test.ts).
+    // Under 60 s in all: the server's burst allowance for audio sent faster than real time.
+    const call = readAudio16k(sharedPath('audio/phone-call/sample.wav'));
+    const again = call.subarray(0, 16 * 16000);
+    const audio = new Float32Array(call.length + 12 * 16000 + again.length);
+    audio.set(call);
+    audio.set(again, call.length + 12 * 16000);
+    const client = await TestClient.connect(server.port, 'diarize=true&max_speakers=2');
+    await client.streamBytes(toS16le(audio), [3200]);
+    client.send({ type: 'close' });
+    await client.waitClosed(180_000);
+    const ready = client.messages.find((m) => m.type === 'ready');
+    expect(ready).toMatchObject({ config: { diarize: true, max_speakers: 2 } });
+    const finals = labelledFinals(client);
+    const speakers = new Set(finals.flatMap((f) => [f.speaker, ...f.words.map((w) => w.speaker)]).filter((s) => s !== ''));
+    console.log(`the call, silence, the call again with max_speakers=2: ${finals.length} finals, speakers ${[...speakers].join(',')}`);
+    expect(speakers.size).toBeGreaterThan(0);
+    expect(speakers.size).toBeLessThanOrEqual(2);
+    // The audio after the silence is labelled too (with the same labels).
+    const secondHalf = finals.filter((f) => f.start_ms > call.length / 16 + 12_000 && f.words.length > 0);
+    expect(secondHalf.length).toBeGreaterThan(0);
+    expect(secondHalf.some((f) => f.speaker !== '')).toBe(true);
+  });
+
+  it('refuses min_speakers above max_speakers, and out-of-range hints', async () => {
+    const cases: [string, RegExp][] = [
+      ['diarize=true&min_speakers=3&max_speakers=2', /min_speakers \(3\) must not exceed max_speakers \(2\)/],
+      ['diarize=true&max_speakers=0', /max_speakers must be an integer from 1 to 32/],
+      ['diarize=true&max_speakers=33', /max_speakers must be an integer from 1 to 32/],
+    ];
+    for (const [query, message] of cases) {
+      const { status, body } = await refusedUpgrade(server.port, query);
+      expect(status).toBe(400);
+      expect(body.code).toBe('bad_config');
+      expect(body.message).toMatch(message);
+    }
   });
 
   it('refuses diarize=true on a server without a diarization model', async () => {

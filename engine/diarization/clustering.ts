@@ -30,11 +30,12 @@ export class SpeakerClustering {
   /**
    * Nearest known speaker within the distance threshold, skipping `exclude`
    * (speakers already taken by another local speaker of the same window).
+   * @param maxDistance the threshold (default the configured maxCosineDistance; Infinity: the nearest whatever its distance)
    * @returns the speaker id, or undefined when the embedding is far from all
    */
-  identify(embedding: Float32Array, exclude: ReadonlySet<number>): number | undefined {
+  identify(embedding: Float32Array, exclude: ReadonlySet<number>, maxDistance = this.opts.maxCosineDistance): number | undefined {
     let best: number | undefined;
-    let bestDistance = this.opts.maxCosineDistance;
+    let bestDistance = maxDistance;
     for (const [speaker, c] of this.centroids) {
       if (exclude.has(speaker)) continue;
       const distance = cosineDistance(embedding, c.sum);

@@ -6,7 +6,7 @@
 import type { DiarizationEngine } from './engine.js';
 
 export class DiarizationDriver {
-  private running: Promise<void> | null = null;
+  private running: Promise<number> | null = null;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -21,10 +21,15 @@ export class DiarizationDriver {
     this.timer.unref();
   }
 
-  /** Resolves after a step that started once every earlier push had happened. */
+  /**
+   * Resolves once every window of the audio pushed before the call has been
+   * analysed: steps until one finds nothing ready (a step takes at most
+   * maxBatchWindows windows, and a stream sent faster than real time can be
+   * further behind than that).
+   */
   async flush(): Promise<void> {
     while (this.running) await this.running;
-    await this.run();
+    while ((await this.run()) > 0);
   }
 
   /** Stops stepping and, after the step in progress, releases the engine. */
@@ -34,12 +39,17 @@ export class DiarizationDriver {
     await this.engine.close();
   }
 
-  private run(): Promise<void> {
+  /** One step; resolves with how many windows it analysed (0 after an error, which goes to onError). */
+  private run(): Promise<number> {
     const step = this.engine.step().then(
       (windows) => {
         if (windows > 0) this.onStep(windows);
+        return windows;
       },
-      (err) => this.onError(err),
+      (err) => {
+        this.onError(err);
+        return 0;
+      },
     );
     this.running = step.finally(() => {
       this.running = null;

@@ -12,7 +12,7 @@ import { LOCAL_SPEAKERS, POWERSET_CLASSES, WINDOW_FRAMES, WINDOW_SAMPLES, msToFr
 import { streamConfig, type DiarizationOptions, type StreamConfig } from './options.js';
 import { powersetToActivities } from './powerset.js';
 import { SegmentationModel } from './segmentation.js';
-import { StreamDiarizer, type DiarizationListener, type DiarizationStream } from './stream.js';
+import { StreamDiarizer, type DiarizationListener, type DiarizationStream, type SpeakerHints } from './stream.js';
 
 interface WindowJob {
   stream: StreamDiarizer;
@@ -47,9 +47,10 @@ export class DiarizationEngine {
     return this.streams.size;
   }
 
-  openStream(id: string, listener: DiarizationListener = {}): DiarizationStream {
+  /** @param hints how many people speak (see SpeakerHints); checked here, so a bad value throws before the stream opens */
+  openStream(id: string, listener: DiarizationListener = {}, hints: SpeakerHints = {}): DiarizationStream {
     if (this.streams.has(id)) throw new Error(`diarization stream ${id} is already open`);
-    const stream = new StreamDiarizer(id, this.config, listener, (s) => this.streams.delete(s.id));
+    const stream = new StreamDiarizer(id, this.config, listener, (s) => this.streams.delete(s.id), hints);
     this.streams.set(id, stream);
     return stream;
   }

@@ -4,6 +4,7 @@
 export { DiarizationEngine } from './engine.js';
 export { DiarizationDriver } from './driver.js';
 export type { DiarizationOptions } from './options.js';
-export type { DiarizationListener, DiarizationStream, LabelChange } from './stream.js';
+export type { DiarizationListener, DiarizationStream, LabelChange, SpeakerHints } from './stream.js';
+export { checkSpeakerHints } from './stream.js';
 export type { SpeakerEmbedder } from './embedding.js';
 export type { SpeakerTurn } from './turns.js';

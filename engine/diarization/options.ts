@@ -25,7 +25,7 @@ export interface DiarizationOptions {
   maxCosineDistance?: number;
   /** Clean speech a local speaker needs in a window to be embedded. Default 1000. */
   minEmbeddingSpeechMs?: number;
-  /** Speech a window-local speaker needs before it may become a new speaker (without embeddings). Default 500. */
+  /** Speech a window-local speaker needs (frames at activity 0.5 or more) before it may become a new speaker (without embeddings). Default 700. */
   minNewSpeakerMs?: number;
   /** Committed labels remembered per stream for speakerFor. Default 600000 (10 min). */
   historyMs?: number;
@@ -43,8 +43,18 @@ export interface StreamConfig {
   stepSamples: number;
   latencyMs: number;
   decoding: PowersetDecoding;
-  /** Mean activity from which a speaker counts as speaking on a frame. */
+  /**
+   * How a frame's speakers come out of the aggregation: 'count' (the windows'
+   * mean speaker count, rounded, filled by the most active speakers; see
+   * timeline.ts) or 'threshold' (every speaker whose mean reaches activityThreshold).
+   */
+  aggregation: 'count' | 'threshold';
+  /** Mean activity from which a speaker counts as speaking on a frame ('threshold'). */
   activityThreshold: number;
+  /** Mean activity under which a speaker is not picked to fill the count ('count'). */
+  minActivity: number;
+  /** Activity from which a local speaker's frame counts towards minNewSpeakerMs (0: sum the activity). */
+  newSpeakerActivity: number;
   /** See linking.ts. */
   minAgreement: number;
   minSharedMs: number;
@@ -71,10 +81,13 @@ export function streamConfig(opts: DiarizationOptions): StreamConfig {
     stepSamples: Math.round((stepMs * SAMPLE_RATE_HZ) / 1000),
     latencyMs,
     decoding: opts.decoding ?? 'soft',
+    aggregation: 'count',
     activityThreshold: 0.5,
+    minActivity: 0.1,
+    newSpeakerActivity: 0.5,
     minAgreement: 0.5,
     minSharedMs: 100,
-    minNewSpeakerMs: opts.minNewSpeakerMs ?? 500,
+    minNewSpeakerMs: opts.minNewSpeakerMs ?? 700,
     minEmbeddingSpeechMs: opts.minEmbeddingSpeechMs ?? 1000,
     maxCosineDistance: opts.maxCosineDistance ?? 0.6,
     maxCentroids: 64,

@@ -47,6 +47,28 @@ export interface DiarizationListener {
   onTurn?(turn: SpeakerTurn): void;
 }
 
+/**
+ * Per-stream hints on how many people speak (Deepgram / AssemblyAI style
+ * session parameters). maxSpeakers is a hard cap: the stream never reports
+ * more distinct speakers, nor more at once. minSpeakers is a hint: until that
+ * many speakers are known, a newcomer needs half the usual speech to be one
+ * (without an embedder; with one, newcomers are decided by their embeddings).
+ */
+export interface SpeakerHints {
+  minSpeakers?: number;
+  maxSpeakers?: number;
+}
+
+/** Throws on hints that are not positive integers or where min exceeds max. */
+export function checkSpeakerHints(hints: SpeakerHints): void {
+  for (const [name, value] of [['minSpeakers', hints.minSpeakers], ['maxSpeakers', hints.maxSpeakers]] as const) {
+    if (value !== undefined && !(Number.isInteger(value) && value >= 1)) throw new Error(`${name} must be a positive integer`);
+  }
+  if (hints.minSpeakers !== undefined && hints.maxSpeakers !== undefined && hints.minSpeakers > hints.maxSpeakers) {
+    throw new Error('minSpeakers must not exceed maxSpeakers');
+  }
+}
+
 export interface DiarizationStream {
   readonly id: string;
   /** Labels of audio before this time are final. */
@@ -79,6 +101,10 @@ export class StreamDiarizer implements DiarizationStream {
   private readonly latencyFrames: number;
   private readonly pending: PendingQuery[] = [];
   private nextSpeakerId = 0;
+  /** Last frame each global speaker was heard on (activity 0.5 or more in a window), for reusing ids under maxSpeakers. */
+  private readonly lastHeard = new Map<number, number>();
+  private readonly maxSpeakers: number;
+  private readonly minSpeakers: number;
   /**
    * Display label per speaker id, given on first appearance in an answer or a
    * turn: many ids are tried briefly and never heard, and labels must stay
@@ -100,7 +126,11 @@ export class StreamDiarizer implements DiarizationStream {
     private readonly config: StreamConfig,
     private readonly listener: DiarizationListener,
     private readonly onClose: (stream: StreamDiarizer) => void,
+    hints: SpeakerHints = {},
   ) {
+    checkSpeakerHints(hints);
+    this.maxSpeakers = hints.maxSpeakers ?? Infinity;
+    this.minSpeakers = hints.minSpeakers ?? 0;
     this.history = new SpeakerHistory(msToFrameCount(config.historyMs));
     this.latencyFrames = msToFrameCount(config.latencyMs);
     this.clustering = config.useEmbeddings
@@ -159,10 +189,13 @@ export class StreamDiarizer implements DiarizationStream {
     const columns = new Map<number, Float32Array>();
     globalOf.forEach((speaker, local) => {
       const column = new Float32Array(WINDOW_FRAMES);
-      for (let f = 0; f < WINDOW_FRAMES; f++) column[f] = activities[f * LOCAL_SPEAKERS + local];
+      for (let f = 0; f < WINDOW_FRAMES; f++) {
+        column[f] = activities[f * LOCAL_SPEAKERS + local];
+        if (column[f] >= 0.5) this.lastHeard.set(speaker, Math.max(this.lastHeard.get(speaker) ?? -Infinity, startFrame + f));
+      }
       columns.set(speaker, column);
     });
-    this.timeline.addWindow(startFrame, columns);
+    this.timeline.addWindow(startFrame, columns, localSpeakerCounts(activities));
     this.previousWindow = { startFrame, columns };
     this.commitUntil(this.timeline.endFrame - this.latencyFrames);
 
@@ -227,9 +260,10 @@ export class StreamDiarizer implements DiarizationStream {
         // so that a returning speaker is recognised instead of becoming new.
         const embedding = embeddings[local];
         if (!embedding) continue;
-        speaker = this.clustering.identify(embedding, taken) ?? this.nextSpeakerId++;
-      } else if (speechMs(activities, local, startFrame) >= this.config.minNewSpeakerMs) {
-        speaker = this.nextSpeakerId++;
+        speaker = this.clustering.identify(embedding, taken) ?? this.newSpeaker(taken, embedding);
+      } else {
+        const needMs = this.nextSpeakerId < this.minSpeakers ? this.config.minNewSpeakerMs / 2 : this.config.minNewSpeakerMs;
+        if (speechMs(activities, local, startFrame, this.config.newSpeakerActivity) >= needMs) speaker = this.newSpeaker(taken);
       }
       if (speaker === undefined) continue;
       globalOf.set(local, speaker);
@@ -245,11 +279,37 @@ export class StreamDiarizer implements DiarizationStream {
     return globalOf;
   }
 
+  /**
+   * A new global speaker id, or under maxSpeakers, once that many exist, a
+   * known one not taken in this window: the nearest by embedding when there is
+   * one, else the one heard least recently (in a conversation the person who
+   * has been quiet longest is the likeliest to speak next). Undefined when all
+   * known speakers are taken in this window.
+   */
+  private newSpeaker(taken: ReadonlySet<number>, embedding?: Float32Array): number | undefined {
+    if (this.nextSpeakerId < this.maxSpeakers) return this.nextSpeakerId++;
+    if (embedding && this.clustering) {
+      const nearest = this.clustering.identify(embedding, taken, Infinity);
+      if (nearest !== undefined) return nearest;
+    }
+    let best: number | undefined;
+    let bestHeard = Infinity;
+    for (let id = 0; id < this.nextSpeakerId; id++) {
+      if (taken.has(id)) continue;
+      const heard = this.lastHeard.get(id) ?? -Infinity;
+      if (best === undefined || heard < bestHeard) {
+        best = id;
+        bestHeard = heard;
+      }
+    }
+    return best;
+  }
+
   /** Makes frames below `endFrame` final: history, turns, relabels. */
   private commitUntil(endFrame: number): void {
     if (endFrame <= this.history.endFrame) return;
     for (let g = this.history.endFrame; g < endFrame; g++) {
-      const active = this.timeline.activeAt(g, this.config.activityThreshold);
+      const active = this.activeAt(g);
       this.history.push(active[0] ?? NO_SPEAKER);
       for (const turn of this.turns.next(g, active)) this.emitTurn(turn.speaker, turn.startFrame, turn.endFrame);
     }
@@ -278,10 +338,17 @@ export class StreamDiarizer implements DiarizationStream {
       const final = this.history.speakerAt(g);
       if (final !== undefined) speakers.push(final);
       else if (g >= this.history.endFrame && g < this.timeline.endFrame) {
-        speakers.push(this.timeline.activeAt(g, this.config.activityThreshold)[0] ?? NO_SPEAKER);
+        speakers.push(this.activeAt(g)[0] ?? NO_SPEAKER);
       }
     }
     return this.labelOf(majoritySpeaker(speakers));
+  }
+
+  /** Speakers on a covered frame, most active first. */
+  private activeAt(frame: number): number[] {
+    return this.config.aggregation === 'count'
+      ? this.timeline.activeByCount(frame, this.config.minActivity, this.maxSpeakers)
+      : this.timeline.activeAt(frame, this.config.activityThreshold).slice(0, this.maxSpeakers);
   }
 
   private emitTurn(speaker: number, startFrame: number, endFrame: number): void {
@@ -315,9 +382,28 @@ export function windowStartFrame(k: number, stepSamples: number): number {
   return Math.floor(((k + 1) * stepSamples - WINDOW_SAMPLES) / FRAME_STEP_SAMPLES);
 }
 
-/** Expected speech of a local speaker on the window's frames inside the stream. */
-function speechMs(activities: Float32Array, local: number, startFrame: number): number {
+/**
+ * Speech of a local speaker on the window's frames inside the stream: the
+ * frames where its activity reaches `minActivity` (0: the expected speech, the
+ * sum of its activity).
+ */
+function speechMs(activities: Float32Array, local: number, startFrame: number, minActivity: number): number {
   let frames = 0;
-  for (let f = Math.max(0, -startFrame); f < WINDOW_FRAMES; f++) frames += activities[f * LOCAL_SPEAKERS + local];
+  for (let f = Math.max(0, -startFrame); f < WINDOW_FRAMES; f++) {
+    const a = activities[f * LOCAL_SPEAKERS + local];
+    if (minActivity <= 0) frames += a;
+    else if (a >= minActivity) frames++;
+  }
   return frames * FRAME_STEP_MS;
+}
+
+/** Per window frame, how many local speakers the window hears (expected count for soft activities). */
+function localSpeakerCounts(activities: Float32Array): Float32Array {
+  const counts = new Float32Array(WINDOW_FRAMES);
+  for (let f = 0; f < WINDOW_FRAMES; f++) {
+    let n = 0;
+    for (let k = 0; k < LOCAL_SPEAKERS; k++) n += activities[f * LOCAL_SPEAKERS + k];
+    counts[f] = n;
+  }
+  return counts;
 }

@@ -21,6 +21,8 @@ interface SpeakerSums {
 
 export class ActivityTimeline {
   private readonly windowCounts = new Uint16Array(RING_FRAMES);
+  /** Per frame, the sum over covering windows of how many local speakers each window heard there. */
+  private readonly speakerCountSums = new Float32Array(RING_FRAMES);
   private readonly speakers = new Map<number, SpeakerSums>();
   /** Frames below this have been covered by at least one window. */
   private coveredEnd = 0;
@@ -33,8 +35,11 @@ export class ActivityTimeline {
    * @param startFrame stream frame of the window's first frame (negative while
    *   the window still reaches before the stream start; those frames are skipped)
    * @param activities global speaker id → WINDOW_FRAMES activities, index 0 = startFrame
+   * @param speakerCounts per window frame, how many speakers the window hears
+   *   there, whether or not they became global speakers (default: the sum of
+   *   `activities`)
    */
-  addWindow(startFrame: number, activities: ReadonlyMap<number, Float32Array>): void {
+  addWindow(startFrame: number, activities: ReadonlyMap<number, Float32Array>, speakerCounts?: Float32Array): void {
     const endFrame = startFrame + WINDOW_FRAMES;
     if (startFrame > this.coveredEnd) throw new Error('windows must overlap or touch the covered timeline');
     if (endFrame < this.coveredEnd) throw new Error('windows must move forward');
@@ -43,10 +48,18 @@ export class ActivityTimeline {
     for (let g = this.coveredEnd; g < endFrame; g++) {
       const slot = g % RING_FRAMES;
       this.windowCounts[slot] = 0;
+      this.speakerCountSums[slot] = 0;
       for (const s of this.speakers.values()) s.sums[slot] = 0;
     }
     this.coveredEnd = Math.max(this.coveredEnd, endFrame);
     for (let g = firstFrame; g < endFrame; g++) this.windowCounts[g % RING_FRAMES]++;
+    if (speakerCounts) {
+      for (let g = firstFrame; g < endFrame; g++) this.speakerCountSums[g % RING_FRAMES] += speakerCounts[g - startFrame];
+    } else {
+      for (const activity of activities.values()) {
+        for (let g = firstFrame; g < endFrame; g++) this.speakerCountSums[g % RING_FRAMES] += activity[g - startFrame];
+      }
+    }
     for (const [speaker, activity] of activities) {
       let s = this.speakers.get(speaker);
       if (!s) {
@@ -82,6 +95,36 @@ export class ActivityTimeline {
       if (activity >= threshold) active.push({ speaker, activity });
     }
     return active.sort((a, b) => b.activity - a.activity).map((a) => a.speaker);
+  }
+
+  /** Mean over the covering windows of how many speakers each heard on `frame` (0 when not covered). */
+  meanSpeakerCount(frame: number): number {
+    if (!this.holds(frame)) return 0;
+    const slot = frame % RING_FRAMES;
+    const count = this.windowCounts[slot];
+    return count === 0 ? 0 : this.speakerCountSums[slot] / count;
+  }
+
+  /**
+   * Speakers on a frame by count (pyannote's reconstruction): the windows'
+   * mean speaker count, rounded, says how many speak; the speakers with the
+   * highest mean activity fill those places, most active first. Unlike a
+   * threshold on each speaker's mean, speech is kept where windows agree that
+   * someone speaks but disagree on who (a mean split between two labels).
+   * Speakers with mean activity under `minActivity` are not picked.
+   */
+  activeByCount(frame: number, minActivity: number, maxSpeakers = Infinity): number[] {
+    const count = Math.min(Math.round(this.meanSpeakerCount(frame)), maxSpeakers);
+    if (count <= 0) return [];
+    const active: { speaker: number; activity: number }[] = [];
+    for (const speaker of this.speakers.keys()) {
+      const activity = this.mean(speaker, frame);
+      if (activity > 0 && activity >= minActivity) active.push({ speaker, activity });
+    }
+    return active
+      .sort((a, b) => b.activity - a.activity)
+      .slice(0, count)
+      .map((a) => a.speaker);
   }
 
   private holds(frame: number): boolean {
