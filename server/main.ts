@@ -1,9 +1,12 @@
 /**
  * Entry point: `npm start -- [flags]`. Loads the configuration, prints it,
- * starts the server and drains it gracefully on SIGTERM / SIGINT.
+ * picks the model to serve when none is configured (startup-model.ts: pulls
+ * the default English model, or falls back to the demo model), starts the
+ * server and drains it gracefully on SIGTERM / SIGINT.
  */
 import { loadConfig, printableConfig, usage } from './config.js';
 import { startServer } from './app.js';
+import { chooseStartupModel } from './startup-model.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -13,7 +16,9 @@ async function main(): Promise<void> {
   }
   const cfg = loadConfig(argv, process.env);
   console.log('config', JSON.stringify(printableConfig(cfg)));
-  const server = await startServer(cfg);
+  // Pull progress goes to stderr like `npm run models -- pull`; the outcome lines to stdout with the rest.
+  const chosen = await chooseStartupModel(cfg.model, { offline: cfg.offline, mirror: cfg.modelMirror, log: (line) => console.log(line) });
+  const server = await startServer({ ...cfg, model: chosen.model });
   console.log(`listening on ws://${cfg.host}:${server.port}/v1/listen (health: http://${cfg.host}:${server.port}/healthz)`);
   console.log(`Deepgram clients: baseUrl ws://${cfg.host}:${server.port}/deepgram; OpenAI clients: baseURL http://${cfg.host}:${server.port}/v1`);
   let stopping = false;

@@ -55,10 +55,14 @@ export async function startTsProcess(script: string, args: string[] = [], env: N
   };
 }
 
-/** The real server (server/main.ts) on a free loopback port, serving LT_TEST_MODEL when set (testkit/server.ts) unless `env` names a MODEL. */
+/**
+ * The real server (server/main.ts) on a free loopback port, serving
+ * LT_TEST_MODEL when set (testkit/server.ts) unless `env` names a MODEL.
+ * OFFLINE=1 unless `env` says otherwise: a test never downloads a model.
+ */
 export async function startServerProcess(args: string[] = [], env: NodeJS.ProcessEnv = {}, cwd = PROJECT_ROOT): Promise<ServerProcess> {
   const model = process.env.LT_TEST_MODEL ? { MODEL: process.env.LT_TEST_MODEL } : {};
-  return startTsProcess(path.join(PROJECT_ROOT, 'server/main.ts'), ['--port', '0', ...args], { ...model, ...env }, cwd);
+  return startTsProcess(path.join(PROJECT_ROOT, 'server/main.ts'), ['--port', '0', ...args], { OFFLINE: '1', ...model, ...env }, cwd);
 }
 
 /** CPU seconds (user + system) used so far by a process. */

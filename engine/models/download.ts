@@ -273,6 +273,43 @@ function request(url: string, headers: Record<string, string>, stallTimeoutMs: n
   });
 }
 
+/**
+ * Whether `url` answers within `timeoutMs` (connection, redirects and the
+ * response headers of a one-byte Range request, all told): resolves when it
+ * does, rejects with the reason otherwise (no route, DNS failure, refused,
+ * timed out, an HTTP error). A quick look before a pull that would otherwise
+ * spend its retries on a host that cannot be reached.
+ */
+export function probeUrl(url: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let current: http.ClientRequest | null = null;
+    const timer = setTimeout(() => {
+      current?.destroy();
+      reject(new Error(`no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      if (err) reject(err);
+      else resolve();
+    };
+    const go = (target: URL, redirects: number) => {
+      const client = target.protocol === 'https:' ? https : target.protocol === 'http:' ? http : null;
+      if (!client) return finish(new Error(`unsupported URL protocol: ${target}`));
+      current = client.get(target, { headers: { 'user-agent': 'live-transcribe-models', range: 'bytes=0-0' } }, (res) => {
+        const status = res.statusCode ?? 0;
+        res.destroy();
+        if (status >= 300 && status < 400 && res.headers.location) {
+          if (redirects >= MAX_REDIRECTS) return finish(new Error(`too many redirects from ${url}`));
+          return go(new URL(res.headers.location, target), redirects + 1);
+        }
+        finish(status < 400 || status === 416 ? undefined : new Error(`HTTP ${status} for ${target}`));
+      });
+      current.on('error', (err) => finish(err));
+    };
+    go(new URL(url), 0);
+  });
+}
+
 function parseContentRange(header: string | undefined): { start: number; total: number | null } | null {
   const match = /^bytes (?:(\d+)-\d+|\*)\/(\d+|\*)$/.exec(header?.trim() ?? '');
   if (!match) return null;

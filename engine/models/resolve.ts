@@ -14,6 +14,7 @@ export interface ResolvedModel {
   name: string;
   modelPath: string;
   tokensPath: string;
+  /** demo: a model shipped in the repository (named, by folder, or the fallback), which knows only synthetic voices. */
   source: 'path' | 'registry' | 'cached' | 'demo';
 }
 
@@ -34,6 +35,8 @@ export const DEMO_MODEL_DIR = path.join(PROJECT_ROOT, 'models', 'demo-en-ctc');
 export const DEMO_STREAMING_MODEL_DIR = path.join(PROJECT_ROOT, 'models', 'demo-en-streaming-ctc');
 /** The models in the repository, which `--model` takes by folder name from any working directory. */
 const SHIPPED_MODEL_DIRS = [DEMO_MODEL_DIR, DEMO_STREAMING_MODEL_DIR];
+/** `--model demo`: the offline demo model. */
+export const DEMO_ALIAS = 'demo';
 
 /** A language model over the model's tokens, or over words (lm-fusion.ts). */
 export type LmKind = 'token' | 'word';
@@ -63,13 +66,14 @@ export function resolveModel(spec: string | undefined, opts: ResolveOptions = {}
   const log = opts.log ?? ((line: string) => console.error(line));
 
   if (spec) {
-    const shipped = SHIPPED_MODEL_DIRS.find((d) => path.basename(d) === spec);
+    const shipped = spec === DEMO_ALIAS ? DEMO_MODEL_DIR : SHIPPED_MODEL_DIRS.find((d) => path.basename(d) === spec);
     if (shipped && !existsSync(spec)) {
       log(`model: shipped model ${shipped} (named)`);
       return fromFolder(shipped, 'demo');
     }
     if (existsSync(spec)) {
-      const resolved = fromFolder(path.resolve(spec), 'path');
+      const dir = path.resolve(spec);
+      const resolved = fromFolder(dir, SHIPPED_MODEL_DIRS.includes(dir) ? 'demo' : 'path');
       log(`model: ${resolved.modelPath} (folder given)`);
       return resolved;
     }
