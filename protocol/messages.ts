@@ -95,6 +95,8 @@ export interface ReadyMessage {
   limits: Limits;
   /** Pass back as `resume_token` to continue after a dropped connection; empty when not offered. */
   resume_token: string;
+  /** Present (true) only when `model` is a shipped demo model, which knows synthetic voices only: tell the user. */
+  demo?: true;
 }
 
 export interface Word {

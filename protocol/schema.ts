@@ -96,6 +96,9 @@ message Ready {
   // Pass as resume_token to continue this session after a dropped
   // connection; empty when the server does not offer resumption.
   string resume_token = 6;
+  // True when the model is a shipped demo model, which knows only
+  // synthetic voices (a real one is pulled with npm run models -- pull).
+  bool demo = 7;
 }
 
 message Limits {

@@ -2,7 +2,8 @@
  * The shape of every server message, checked field by field on the client
  * side: what `decodeServerMessage` returns has exactly the fields its type
  * declares, each of the right kind (unknown fields are dropped, so a server
- * may add fields within v1).
+ * may add fields within v1). An optional flag (OPTIONAL_FLAGS) is kept only
+ * when true: absent and false (protobuf's default) both mean not set.
  */
 import type { ErrorCode, ServerMessage } from './messages.js';
 import { isObject, ProtocolError, show } from './protocol-error.js';
@@ -70,6 +71,11 @@ const SERVER_SHAPES: Record<ServerMessage['type'], Shape> = {
   keepalive: {},
 };
 
+/** Boolean fields a message may carry; kept only when true. */
+const OPTIONAL_FLAGS: Partial<Record<ServerMessage['type'], readonly string[]>> = {
+  ready: ['demo'],
+};
+
 export function checkServerMessage(value: unknown): ServerMessage {
   if (!isObject(value)) throw new ProtocolError('bad_message', `a server message must be an object (got ${show(value)})`);
   const type = value.type;
@@ -77,7 +83,12 @@ export function checkServerMessage(value: unknown): ServerMessage {
     throw new ProtocolError('bad_message', `unknown server message type ${show(type)}`);
   }
   const shape = SERVER_SHAPES[type as ServerMessage['type']];
-  return { type, ...checkShape(value, shape, type) } as ServerMessage;
+  const out: Record<string, unknown> = { type, ...checkShape(value, shape, type) };
+  for (const flag of OPTIONAL_FLAGS[type as ServerMessage['type']] ?? []) {
+    if (!Object.hasOwn(value, flag) || value[flag] === undefined || value[flag] === null) continue;
+    if (checkField(value[flag], 'bool', `${type}.${flag}`) === true) out[flag] = true;
+  }
+  return out as unknown as ServerMessage;
 }
 
 /** A copy of `value` holding exactly the fields of `shape`, each checked. */

@@ -16,6 +16,7 @@ import { bearerCredential, createAuthenticator, metricsGuard } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { secureDataDir } from './data-dir.js';
 import { registerDeepgramRoute } from './deepgram/route.js';
+import { demoModelNames } from './demo-models.js';
 import { Metrics } from './metrics.js';
 import { ServedModels } from './models.js';
 import { registerTranscriptionRoute } from './openai/route.js';
@@ -61,8 +62,10 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const listen = registerListenRoute(app, cfg, models, metrics, admission);
   const deepgram = registerDeepgramRoute(app, cfg, models, admission, metrics);
   const transcriptions = registerTranscriptionRoute(app, cfg, models, admission, metrics);
-  registerModelsRoute(app, models, auth);
-  registerHealthRoutes(app, metrics, () => listen.draining, metricsGuard(cfg.metricsToken, auth.enabled));
+  const demoModels = demoModelNames(cfg.model);
+  if (demoModels.has(models.default.name)) log(`the default model ${models.default.name} is a demo model (synthetic voices only): ready says demo: true and the live page shows a notice`);
+  registerModelsRoute(app, models, auth, demoModels);
+  registerHealthRoutes(app, metrics, () => listen.draining, metricsGuard(cfg.metricsToken, auth.enabled), demoModels.has(models.default.name));
   registerTokenRoute(app, auth);
   const transcriptOwner = (req: uWS.HttpRequest) => {
     const who = auth.check(bearerCredential(req.getHeader('authorization')), 'transcripts');

@@ -15,12 +15,15 @@ import { PROTOCOL_VERSION } from '../protocol/messages.js';
 import type { ServerConfig } from './config.js';
 import { AudioRateLimiter } from './limits.js';
 import type { Metrics } from './metrics.js';
+import { demoModelNames } from './demo-models.js';
 import type { ServedModels } from './models.js';
 import { eventToMessage } from './wire-events.js';
 
 export interface SessionDeps {
   /** The session's config picks its model (and engine) among these. */
   models: ServedModels;
+  /** The names of those that are shipped demo models (demo-models.ts): their `ready` says `demo: true`. */
+  demoModels?: ReadonlySet<string>;
   metrics: Metrics;
   limits: Limits;
   /** Sustained audio per session in multiples of real time (0 = no limit), after a burst of audioBurstMs (limits.ts). */
@@ -32,6 +35,7 @@ export interface SessionDeps {
 export function sessionDeps(cfg: ServerConfig, models: ServedModels, metrics: Metrics): SessionDeps {
   return {
     models,
+    demoModels: demoModelNames(cfg.model),
     metrics,
     limits: { max_message_bytes: cfg.maxMessageBytes, max_session_ms: cfg.maxSessionMs, idle_timeout_ms: cfg.idleTimeoutMs },
     maxAudioRate: cfg.maxAudioRate,
@@ -204,6 +208,7 @@ export class Session {
       config,
       limits: this.deps.limits,
       resume_token: '',
+      ...(this.deps.demoModels?.has(engine.modelName) ? { demo: true as const } : {}),
     });
   }
 

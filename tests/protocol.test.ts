@@ -12,7 +12,7 @@ import { ProtocolError } from '../protocol/protocol-error.js';
 import { DEFAULT_KEYTERM_BOOST_NATS } from '../engine/index.js';
 import { configFromQuery, wireFormatFromQuery } from '../protocol/query.js';
 import { AUDIO_ENCODINGS, DEFAULT_SESSION_CONFIG, resolveSessionConfig } from '../protocol/session-config.js';
-import type { ClientMessage, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
+import type { ClientMessage, ReadyMessage, ServerMessage, SessionConfig, WireFormat } from '../protocol/messages.js';
 import { LISTEN_PROTO } from '../protocol/schema.js';
 import { PROJECT_ROOT } from '../testkit/paths.js';
 
@@ -69,6 +69,8 @@ const SERVER_MESSAGES: ServerMessage[] = [
   { type: 'closed', reason: 'client_close', audio_ms_received: 61_440, finals_sent: 9 },
   { type: 'closed', reason: '', audio_ms_received: 0, finals_sent: 0 },
   { type: 'keepalive' },
+  // A shipped demo model serves: the flag is there only when true.
+  { type: 'ready', session_id: 'd', model: 'demo-en-ctc', protocol_version: 'v1', config: { ...DEFAULT_SESSION_CONFIG }, limits: { max_message_bytes: 1, max_session_ms: 2, idle_timeout_ms: 3 }, resume_token: '', demo: true },
 ];
 
 const CLIENT_MESSAGES: ClientMessage[] = [
@@ -156,6 +158,20 @@ describe('round trips', () => {
     expect(encodeClientMessage({ type: 'audio', audio }, 'json')).toBe(audio);
     const decoded = decodeClientMessage(audio, true, 'json');
     expect(decoded.type === 'audio' && decoded.audio).toBe(audio);
+  });
+
+  it("ready's demo flag: kept when true, absent when false or missing, refused when not a boolean", () => {
+    const demo = SERVER_MESSAGES.at(-1) as ReadyMessage;
+    expect(demo.demo).toBe(true);
+    const { demo: _, ...plain } = demo;
+    for (const format of FORMATS) {
+      const frame = encodeServerMessage({ ...plain, demo: false } as unknown as ServerMessage, format);
+      const decoded = decodeServerMessage(frame, isBinary(frame), format);
+      expect(decoded).toEqual(plain);
+      expect(Object.hasOwn(decoded, 'demo')).toBe(false);
+    }
+    expect(JSON.parse(encodeServerMessage(demo, 'json') as string).demo).toBe(true);
+    expectProtocolError(() => decodeServerMessage(JSON.stringify({ ...demo, demo: 'yes' }), false, 'json'), 'bad_message', /ready\.demo must be true or false/);
   });
 
   it('JSON: server messages are plain JSON objects with a type', () => {

@@ -35,7 +35,7 @@ async function segmentsDecoded(model: string): Promise<number> {
 }
 
 /** A native session: its ready's model and final text, and how many segments each model decoded meanwhile. */
-async function session(query: string, config?: object): Promise<{ model: string; text: string; decoded: Record<string, number> }> {
+async function session(query: string, config?: object): Promise<{ model: string; demo: boolean; text: string; decoded: Record<string, number> }> {
   const before = { alpha: await segmentsDecoded('alpha'), beta: await segmentsDecoded('beta') };
   const client = await TestClient.connect(server.port, `encoding=pcm_s16le&sample_rate=16000${query}`);
   if (config) client.send({ type: 'config', config });
@@ -45,6 +45,7 @@ async function session(query: string, config?: object): Promise<{ model: string;
   const ready = client.messages.find((m) => m.type === 'ready') as ReadyMessage;
   return {
     model: ready.model,
+    demo: ready.demo === true,
     text: client.finalText(),
     decoded: { alpha: (await segmentsDecoded('alpha')) - before.alpha, beta: (await segmentsDecoded('beta')) - before.beta },
   };
@@ -56,8 +57,8 @@ describe('two models in one server', () => {
     expect(list).toEqual({
       object: 'list',
       data: [
-        { id: 'alpha', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: null, sample_rate: 16000, default: true },
-        { id: 'beta', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: 160, sample_rate: 16000, default: false },
+        { id: 'alpha', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: null, sample_rate: 16000, default: true, demo: true },
+        { id: 'beta', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: 160, sample_rate: 16000, default: false, demo: true },
       ],
     });
     expect(server.modelName).toBe('alpha');
@@ -66,12 +67,15 @@ describe('two models in one server', () => {
   it('routes each session to the model it names, the default without one', async () => {
     const beta = await session('&model=beta');
     expect(beta.model).toBe('beta');
+    // Both are the shipped demo models (synthetic voices only), under other names.
+    expect(beta.demo).toBe(true);
     expect(beta.decoded.beta).toBeGreaterThan(0);
     expect(beta.decoded.alpha).toBe(0);
     expect(wordErrorRate(TEXT, beta.text).wer).toBeLessThan(STREAMING_MODEL_WER.sentence.bound);
 
     const alpha = await session('&model=alpha&language=en-US');
     expect(alpha.model).toBe('alpha');
+    expect(alpha.demo).toBe(true);
     expect(alpha.decoded.alpha).toBeGreaterThan(0);
     expect(alpha.decoded.beta).toBe(0);
 

@@ -4,14 +4,15 @@
  * so OpenAI clients can list them) with what a client needs to choose one:
  * its languages, whether it serves live sessions, whether it is a streaming
  * model and its chunk (`chunk_ms`; null: an offline model, whose partials
- * re-read the open segment), the sample rate it hears.
+ * re-read the open segment), the sample rate it hears, and whether it is a
+ * shipped demo model (`demo`: synthetic voices only; demo-models.ts).
  * Credentials as for /v1/listen (scope `listen`).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import { bearerCredential, type Authenticator } from '../auth.js';
 import type { ServedModels } from '../models.js';
 
-export function registerModelsRoute(app: TemplatedApp, models: ServedModels, auth: Authenticator): void {
+export function registerModelsRoute(app: TemplatedApp, models: ServedModels, auth: Authenticator, demoModels: ReadonlySet<string> = new Set()): void {
   app.get('/v1/models', (res, req) => {
     const who = auth.check(bearerCredential(req.getHeader('authorization')), 'listen');
     // The status goes first: uWS sends 200 once a header is written without one.
@@ -26,6 +27,7 @@ export function registerModelsRoute(app: TemplatedApp, models: ServedModels, aut
       chunk_ms: m.engine.chunkMs,
       sample_rate: m.sampleRateHz,
       default: i === 0,
+      demo: demoModels.has(m.name),
     }));
     res.writeHeader('content-type', 'application/json').end(JSON.stringify({ object: 'list', data }));
   });
