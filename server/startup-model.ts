@@ -73,7 +73,7 @@ export async function chooseStartupModel(configured: string, opts: StartupModelO
   try {
     await probeUrl(url, timeoutMs);
   } catch (err) {
-    return demo(`the model host ${host} cannot be reached (${errorText(err)})`);
+    return demo(`cannot download from ${host} (${errorText(err)})`);
   }
   const size = entry.archiveBytes === null ? 'size unknown' : `${Math.round(entry.archiveBytes / 1e6)} MB`;
   log(`startup: no model configured and none pulled: pulling the default English model ${entry.name} (${size}) from ${host} into ${modelsDir}, then serving it (--offline or --model demo skips this)`);

@@ -9,12 +9,14 @@
  * transcript opened with the password (a wrong one first), exported as JSON
  * and SRT, and deleted, and the row is checked gone from the database. A
  * second test picks the same WAV as a file and checks every sample of it
- * reached the server.
+ * reached the server. A third checks the notice the page shows while a
+ * shipped demo model serves (synthetic voices only), and its absence with
+ * another model.
  *
  * The final text is checked against what was said, within the demo model's
  * measured bound (tests/helpers/demo-model.ts).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -23,6 +25,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { clock, parseTranscriptJson, toSrt } from '../client/export.js';
 import type { RunningServer } from '../server/app.js';
 import { DB_FILE_NAME } from '../server/store/sqlite-store.js';
+import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
 import { ffmpegEncode } from '../testkit/encode.js';
 import { startTestServer } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
@@ -36,6 +39,7 @@ const PASSWORD = 'correct horse battery staple';
 /** Strings that any plaintext copy of the saved transcript contains, whatever the model heard. */
 const PLAINTEXT_MARKERS = ['Quarterly', 'zebra', 'minutes', '"segments"', 'start_ms'];
 const SCREENSHOT = path.join(os.tmpdir(), 'live-transcribe-browser-test.png');
+const DEMO_SCREENSHOT = path.join(os.tmpdir(), 'live-transcribe-demo-notice.png');
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'lt-browser-'));
 const dataDir = path.join(root, 'data');
@@ -133,7 +137,7 @@ beforeAll(async () => {
 });
 
 /** A fresh tab on the page, with its errors and console lines collected. */
-async function openPage(): Promise<{ page: Page; pageErrors: string[]; consoleLines: string[] }> {
+async function openPage(at = origin): Promise<{ page: Page; pageErrors: string[]; consoleLines: string[] }> {
   const page = await browser!.newPage();
   page.setDefaultTimeout(30_000);
   const pageErrors: string[] = [];
@@ -141,7 +145,7 @@ async function openPage(): Promise<{ page: Page; pageErrors: string[]; consoleLi
   const consoleLines: string[] = [];
   page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
   page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(`${origin}/`);
+  await page.goto(`${at}/`);
   return { page, pageErrors, consoleLines };
 }
 
@@ -165,6 +169,8 @@ it('records from a (fake) microphone, saves encrypted, reopens, exports and dele
     });
   await page.locator('#stop').click();
   await waitForStatus(page, /^Done: /, 30_000);
+  // The test server serves a shipped demo model: its ready says so, and so does the page.
+  expect(await page.locator('#demo-notice').isVisible()).toBe(true);
   const [, receivedS, finalsSent] = /^Done: ([\d.]+) s of audio, (\d+) final/.exec(await statusText(page)) ?? [];
   const speechMs = (speech.length / 16_000) * 1000;
   // The fake device played the 1 s of silence and the speech at least: frames flowed, none lost on the way.
@@ -263,4 +269,32 @@ it('transcribes a picked file, streamed in real time, every sample of it', async
   expect(Number(finalsSent)).toBeGreaterThan(0);
   expect(await page.locator('#transcript li.final').count()).toBe(Number(finalsSent));
   expect(pageErrors).toEqual([]);
+}, 120_000);
+
+it('shows the demo-model notice while a demo model serves, and none with another model', async () => {
+  const { page, pageErrors } = await openPage();
+  const notice = page.locator('#demo-notice');
+  await notice.waitFor({ state: 'visible', timeout: 30_000 });
+  const text = await notice.innerText();
+  expect(text).toContain('synthetic voices only');
+  expect(text).toContain('npm run models -- pull NAME');
+  await page.screenshot({ path: DEMO_SCREENSHOT });
+  console.log(`demo notice screenshot: ${DEMO_SCREENSHOT}`);
+  expect(pageErrors).toEqual([]);
+
+  // The same network, copied to a folder of another name: served as a real model would be (not a shipped one).
+  const realDir = path.join(root, 'real-model');
+  mkdirSync(realDir);
+  for (const file of ['model.onnx', 'tokens.txt']) copyFileSync(path.join(DEMO_MODEL_DIR, file), path.join(realDir, file));
+  const real = await startTestServer({ dataDir: path.join(root, 'data-real'), model: realDir, lm: 'none', wordLm: 'none' });
+  try {
+    const models = (await (await fetch(`http://127.0.0.1:${real.port}/v1/models`)).json()) as { data: Array<{ id: string; demo: boolean }> };
+    expect(models.data.map((m) => [m.id, m.demo])).toEqual([['real-model', false]]);
+    const other = await openPage(`http://127.0.0.1:${real.port}`);
+    await other.page.waitForLoadState('networkidle');
+    expect(await other.page.locator('#demo-notice').isVisible()).toBe(false);
+    expect(other.pageErrors).toEqual([]);
+  } finally {
+    await real.shutdown();
+  }
 }, 120_000);

@@ -31,6 +31,8 @@ const ui = {
   diarize: element<HTMLInputElement>('diarize'),
   token: element<HTMLInputElement>('token'),
   status: element<HTMLParagraphElement>('status'),
+  demoNotice: element<HTMLParagraphElement>('demo-notice'),
+  demoModelName: element<HTMLSpanElement>('demo-model-name'),
   announce: element<HTMLDivElement>('announce'),
   transcriptTitle: element<HTMLHeadingElement>('transcript-title'),
   transcript: element<HTMLOListElement>('transcript'),
@@ -70,6 +72,26 @@ const keys = new Map<string, Promise<TranscriptKey>>();
 function setStatus(text: string, isError = false): void {
   ui.status.textContent = text;
   ui.status.classList.toggle('error', isError);
+}
+
+/**
+ * The notice that a shipped demo model serves (synthetic voices only): shown
+ * from GET /v1/models when the page loads, and from each session's `ready`.
+ */
+function showDemoNotice(model: string | null): void {
+  ui.demoNotice.hidden = model === null;
+  if (model !== null) ui.demoModelName.textContent = `This server runs ${model}, a small demo model`;
+}
+
+/** Whether the server's default model is a demo model; says nothing when it cannot be asked (sign-in on, no token yet). */
+async function checkDemoModel(): Promise<void> {
+  try {
+    const list = (await (await api('GET', '/v1/models')).json()) as { data: Array<{ id: string; default: boolean; demo?: boolean }> };
+    const model = list.data.find((m) => m.default);
+    if (model) showDemoNotice(model.demo ? model.id : null);
+  } catch {
+    // A session's ready says it again.
+  }
 }
 
 function errorText(err: unknown): string {
@@ -163,6 +185,7 @@ function startSession(sampleRateHz: number): Live {
     ...(token ? { token } : {}),
   });
   const session: Live = { client, stopAudio: async () => {}, finishing: false };
+  client.on('ready', (ready) => showDemoNotice(ready.demo ? ready.model : null));
   const doc = shown.doc;
   const update = (msg: Parameters<TranscriptDocument['apply']>[0]) => {
     if (doc.apply(msg)) scheduleRender();
@@ -447,6 +470,7 @@ document.querySelectorAll<HTMLButtonElement>('button[data-export]').forEach((but
 });
 
 setLive(null);
+void checkDemoModel();
 if (window.isSecureContext) {
   void refreshList();
 } else {

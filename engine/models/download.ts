@@ -285,7 +285,7 @@ export function probeUrl(url: string, timeoutMs: number): Promise<void> {
     let current: http.ClientRequest | null = null;
     const timer = setTimeout(() => {
       current?.destroy();
-      reject(new Error(`no answer within ${timeoutMs} ms`));
+      reject(new Error(`timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     const finish = (err?: Error) => {
       clearTimeout(timer);
