@@ -10,9 +10,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isCached, pullModel, type PullOptions } from '../engine/models/download.js';
+import { isCached, probeUrl, pullModel, type PullOptions } from '../engine/models/download.js';
 import { REGISTRY, type RegistryModel } from '../engine/models/registry.js';
-import { DEMO_MODEL_DIR, resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
+import { DEMO_MODEL_DIR, DEMO_STREAMING_MODEL_DIR, resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
 import { PROJECT_ROOT } from '../testkit/paths.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'models-test-'));
@@ -298,8 +298,42 @@ describe('resolveModel', () => {
     expect(DEMO_MODEL_DIR).toBe(path.join(PROJECT_ROOT, 'models', 'demo-en-ctc'));
   });
 
+  it('takes demo and the shipped folders, by name or path, as demo models', () => {
+    const quiet = { modelsDir, log: () => {} };
+    expect(resolveModel('demo', quiet)).toMatchObject({ name: 'demo-en-ctc', source: 'demo', modelPath: path.join(DEMO_MODEL_DIR, 'model.onnx') });
+    expect(resolveModel('demo-en-ctc', quiet)).toMatchObject({ name: 'demo-en-ctc', source: 'demo' });
+    expect(resolveModel(DEMO_MODEL_DIR, quiet)).toMatchObject({ name: 'demo-en-ctc', source: 'demo' });
+    if (existsSync(DEMO_STREAMING_MODEL_DIR)) expect(resolveModel(DEMO_STREAMING_MODEL_DIR, quiet)).toMatchObject({ name: 'demo-en-streaming-ctc', source: 'demo' });
+  });
+
   it('rejects a name that is neither a folder nor a registry model', () => {
     expect(() => resolveModel('no-such-model', { modelsDir, log: () => {} })).toThrow(/neither an existing folder nor a registry model.*sherpa-onnx-nemo-ctc-en-conformer-small/);
+  });
+});
+
+describe('probeUrl (the quick look before a startup pull)', () => {
+  it('answers for an archive, through a redirect, with a one-byte Range request', async () => {
+    await probeUrl(`${baseUrl}/redirect/fake.tar.bz2`, 5000);
+    expect(requests.slice(-2)).toEqual([
+      { url: '/redirect/fake.tar.bz2', range: 'bytes=0-0' },
+      { url: '/files/fake.tar.bz2', range: 'bytes=0-0' },
+    ]);
+  });
+
+  it('rejects an HTTP error, a refused connection, and silence past the timeout', async () => {
+    await expect(probeUrl(`${baseUrl}/files/none.tar.bz2`, 5000)).rejects.toThrow(/HTTP 404/);
+    const silent = http.createServer(() => {}); // reads the request, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      await expect(probeUrl(`http://127.0.0.1:${port}/x.tar.bz2`, 500)).rejects.toThrow('timed out after 500 ms');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+    await expect(probeUrl(`http://127.0.0.1:${port}/x.tar.bz2`, 5000)).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 

@@ -21,6 +21,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ReadyMessage } from '../protocol/messages.js';
 import { REGISTRY, type RegistryModel } from '../engine/models/registry.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
+import { loadConfig } from '../server/config.js';
 import { chooseStartupModel, type StartupModelOptions } from '../server/startup-model.js';
 import { PROJECT_ROOT, sharedPath } from '../testkit/paths.js';
 import { startTestServer, TestClient } from '../testkit/server.js';
@@ -178,6 +179,18 @@ describe('the startup model', () => {
     const missing = await chooseStartupModel('', options({ model: entry({ name: 'not-there', url: 'https://models.invalid/asr-models/not-there.tar.gz' }) }));
     expect(missing.outcome).toBe('demo');
     expect(lines.at(-1)).toContain('HTTP 404');
+  });
+});
+
+describe('--offline and --model-mirror', () => {
+  it('parse as flags (a bare --offline is true) and environment variables', () => {
+    expect(loadConfig([], {}).offline).toBe(false);
+    expect(loadConfig(['--offline', '--port', '9'], {})).toMatchObject({ offline: true, port: 9 });
+    expect(loadConfig(['--offline=false'], { OFFLINE: '1' }).offline).toBe(false);
+    expect(loadConfig([], { OFFLINE: '1' }).offline).toBe(true);
+    expect(loadConfig([], { OFFLINE: 'true' }).offline).toBe(true);
+    expect(() => loadConfig([], { OFFLINE: 'yes' })).toThrow(/config offline: "yes" is not true, false, 1 or 0/);
+    expect(loadConfig(['--model-mirror', 'http://mirror.lan/models'], {}).modelMirror).toBe('http://mirror.lan/models');
   });
 });
 

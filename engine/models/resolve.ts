@@ -1,8 +1,10 @@
 /**
  * Turns the user's model choice into files on disk: a folder path, a registry
- * name (which must already be pulled), or nothing (the first pulled registry
- * model, else the demo model shipped in the project). Never downloads: a
- * server must not start a 600 MB download on its own.
+ * name (which must already be pulled), `demo` or a shipped model's folder
+ * name, or nothing (the first pulled registry model, else the demo model
+ * shipped in the project). Never downloads: the one download a server start
+ * may make, of the default model when none is configured and none pulled,
+ * is server/startup-model.ts's, before this runs.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
