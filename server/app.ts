@@ -25,6 +25,7 @@ import { registerListenRoute } from './routes/listen.js';
 import { registerModelsRoute } from './routes/models.js';
 import { registerTokenRoute } from './routes/tokens.js';
 import { registerTranscriptRoutes } from './routes/transcripts.js';
+import { pullCommand } from './startup-model.js';
 import { registerStaticRoutes } from './static.js';
 import { LazyTranscriptStore } from './store/lazy-store.js';
 import { SqliteTranscriptStore } from './store/sqlite-store.js';
@@ -63,7 +64,9 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   const deepgram = registerDeepgramRoute(app, cfg, models, admission, metrics);
   const transcriptions = registerTranscriptionRoute(app, cfg, models, admission, metrics);
   const demoModels = demoModelNames(cfg.model);
-  if (demoModels.has(models.default.name)) log(`the default model ${models.default.name} is a demo model (synthetic voices only): ready says demo: true and the live page shows a notice`);
+  if (demoModels.has(models.default.name)) {
+    log(`the default model ${models.default.name} is a demo model (synthetic voices only): ready says demo: true and the live page shows a notice; for real speech: ${pullCommand()}`);
+  }
   registerModelsRoute(app, models, auth, demoModels);
   registerHealthRoutes(app, metrics, () => listen.draining, metricsGuard(cfg.metricsToken, auth.enabled), demoModels.has(models.default.name));
   registerTokenRoute(app, auth);
