@@ -9,7 +9,8 @@
 #   docker run -p 8080:8080 -v lt:/var/lib/live-transcribe -e TOKEN_SECRET=... live-transcribe:cpu
 # Inside a container the server listens on 0.0.0.0, so auth is on (AUTH=auto); manage keys with
 #   docker exec -it <container> node --import tsx server/keys-cli.ts create <owner>   (also: list, revoke <id>)
-# The demo model ships in the image; pull a real one into the volume with
+# With no model configured, the first start pulls the default English model into the volume when the
+# model host is reachable (OFFLINE=1 skips it) and serves the shipped demo model otherwise; pull another with
 #   docker run --rm -v lt:/var/lib/live-transcribe live-transcribe:cpu node --import tsx server/models-cli.ts pull <name>
 # Every server option is an environment variable: docker run ... live-transcribe:cpu node --import tsx server/main.ts --help
 
