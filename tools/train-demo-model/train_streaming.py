@@ -3,7 +3,7 @@ starting from the offline demo model's weights (checkpoint.pt).
 
 usage: train_streaming.py --init            # build work/stream-init.pt
        train_streaming.py --seconds S [--lr LR] [--resume]
-       train_streaming.py --eval CKPT [--limit N]
+       train_streaming.py --eval CKPT[,CKPT...] [--limit N]   # several: averaged
 Data: work/feats-kaldi/shard*.npz from `SYNTH_FEATURES=kaldi synth.py train N
 1000 450000` (stream utterances the offline model never heard); shards that
 appear while training runs are loaded at the next epoch.
@@ -40,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
 INIT = os.path.join(WORK, "stream-init.pt")
 CKPT = os.path.join(WORK, "stream-ckpt.pt")
-WARMUP_STEPS = 150
+WARMUP_STEPS = int(os.environ.get("WARMUP_STEPS", "150"))  # a --resume may want fewer
 
 
 def shard_paths():
@@ -179,11 +179,21 @@ def main():
         print(f"init: held-out greedy WER (chunked) {w * 100:.1f}%", ex[:3], flush=True)
         return
     if args.eval:
-        state = torch.load(args.eval, map_location="cpu")
+        states = [torch.load(p, map_location="cpu") for p in args.eval.split(",")]  # several: averaged
+        state = {"step": max(s["step"] for s in states),
+                 "model": {k: sum(s["model"][k] for s in states) / len(states) for k in states[0]["model"]}}
         model = ms.StreamingCtc()
         model.load_state_dict(state["model"])
-        w, ex = evaluate(model, load_heldout(args.limit))
+        heldout = load_heldout(args.limit)
+        w, ex = evaluate(model, heldout)
         print(f"{args.eval} step {state['step']}: held-out greedy WER (chunked) {w * 100:.1f}% on {len(ex)}", flush=True)
+        with open(os.path.join(WORK, "heldout.jsonl")) as f:
+            engines = [json.loads(line)["engine"] for line in f][: len(ex)]
+        half = len(ex) // 2
+        for name, sel in (("first half", range(half)), ("second half", range(half, len(ex))),
+                          ("espeak-ng", [i for i, e in enumerate(engines) if e == "espeak"]),
+                          ("flite rms", [i for i, e in enumerate(engines) if e == "flite"])):
+            print(f"  {name} ({len(sel)}): {wer.corpus_wer([ex[i][0] for i in sel], [ex[i][1] for i in sel]) * 100:.1f}%")
         for r, h in ex[:5]:
             print(f"  ref: {r}\n  hyp: {h}")
         return
