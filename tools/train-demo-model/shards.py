@@ -25,3 +25,24 @@ def read_shard(path):
     offs = np.concatenate([[0], np.cumsum(z["lengths"])])
     feats = [all_feats[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)]
     return feats, [str(t) for t in z["texts"]]
+
+
+def write_shard_f16(path, feats, texts, feats_nemo=None):
+    """The streaming model's shards (synth.py with SYNTH_FEATURES=kaldi): raw
+    kaldi log-mel [T, 80] (not normalised, so not int8) as float16, optionally
+    with the NeMo features of the same audio (for fitting the input map)."""
+    arrays = {"feats": np.concatenate(feats).astype(np.float16), "lengths": np.array([len(f) for f in feats]),
+              "texts": np.array(texts)}
+    if feats_nemo is not None:
+        arrays["feats_nemo"] = np.concatenate(feats_nemo).astype(np.float16)
+    tmp = path + ".tmp.npz"
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def read_shard_f16(path, key="feats"):
+    """-> (list of [T, 80] float32 features, list of texts); key "feats_nemo" for the NeMo twin."""
+    z = np.load(path)
+    all_feats = z[key].astype(np.float32)
+    offs = np.concatenate([[0], np.cumsum(z["lengths"])])
+    return [all_feats[offs[i] : offs[i + 1]] for i in range(len(offs) - 1)], [str(t) for t in z["texts"]]

@@ -18,6 +18,10 @@ corpus's Debian packages. Output goes to work/ (SYNTH_WORK overrides).
 Training speech is one fixed stream of utterances (utterance i always comes
 from seed i); FIRST (a multiple of SHARD_SIZE) starts N utterances into it, so
 a run can go on with speech a checkpoint has never heard.
+SYNTH_FEATURES=kaldi makes training shards for the streaming model instead:
+kaldi_fbank.py's raw log-mel (what sherpa-onnx computes for online models)
+and, beside it, fbank.py's NeMo features of the same audio, both float16, in
+work/feats-kaldi/ (shards.write_shard_f16).
 Runs one worker per core (SYNTH_WORKERS overrides). SYNTH_SHARES="E,F" sets
 the shares of training utterances spoken by espeak-ng and flite (festival
 gets the rest; default 0.72,0.22). A machine without
@@ -45,6 +49,7 @@ import numpy as np
 
 import corpus
 import fbank
+import kaldi_fbank
 import shards
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -64,6 +69,7 @@ FLITE_HELDOUT = ["rms"]
 FESTIVAL = ["(voice_kal_diphone)", "(voice_ked_diphone)", "(voice_cmu_us_slt_arctic_hts)"]
 HAVE_FESTIVAL = shutil.which("text2wave") is not None
 WORKERS = int(os.environ.get("SYNTH_WORKERS", os.cpu_count()))
+FEATURES = os.environ.get("SYNTH_FEATURES", "nemo")  # "kaldi": streaming model's shards
 
 
 def engine_shares(spec):
@@ -203,6 +209,9 @@ def make_one(args):
     samples = finish(samples, rng, augment=not heldout)
     if heldout:
         return {"text": text, "engine": engine, "voice": voice, "samples": samples}
+    if FEATURES == "kaldi":
+        return {"text": text, "feats": kaldi_fbank.features(samples), "feats_nemo": fbank.features(samples),
+                "seconds": len(samples) / 16000}
     return {"text": text, "feats": fbank.features(samples), "seconds": len(samples) / 16000}
 
 
@@ -256,7 +265,7 @@ def main():
     shard_size = int(sys.argv[3])
     first = int(sys.argv[4]) if len(sys.argv) > 4 else 0
     assert first % shard_size == 0, "the first utterance must start a shard"
-    outdir = os.path.join(WORK, "feats")
+    outdir = os.path.join(WORK, "feats-kaldi" if FEATURES == "kaldi" else "feats")
     os.makedirs(outdir, exist_ok=True)
     rng = random.Random(1234)
     jobs = [(i, rng.choice(train), False) for i in range(first + n)]
@@ -265,14 +274,18 @@ def main():
             path = os.path.join(outdir, f"shard{s // shard_size:04d}.npz")
             if os.path.exists(path):
                 continue  # resumable
-            feats, texts, seconds = [], [], 0.0
+            feats, feats_nemo, texts, seconds = [], [], [], 0.0
             for r in pool.imap(make_one, jobs[s : s + shard_size], chunksize=4):
                 if r is None:
                     continue
                 feats.append(r["feats"])
+                feats_nemo.append(r.get("feats_nemo"))
                 texts.append(r["text"])
                 seconds += r["seconds"]
-            shards.write_shard(path, feats, texts)
+            if FEATURES == "kaldi":
+                shards.write_shard_f16(path, feats, texts, feats_nemo)
+            else:
+                shards.write_shard(path, feats, texts)
             print(f"{path}: {len(texts)} utterances, {seconds / 3600:.2f} h", flush=True)
 
 
