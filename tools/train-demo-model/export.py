@@ -41,6 +41,19 @@ def load_state(path):
     return torch.load(path, map_location="cpu", weights_only=False)
 
 
+def set_metadata(m, meta, steps):
+    """Replaces the ONNX model's metadata with `meta` plus the steps its weights
+    come from (`trained_steps`, and `averaged_steps` for an average). Shared with
+    export_streaming.py."""
+    meta = {**meta, "trained_steps": str(max(steps))}
+    if len(steps) > 1:
+        meta["averaged_steps"] = ",".join(str(s) for s in steps)
+    del m.metadata_props[:]
+    for k, v in meta.items():
+        e = m.metadata_props.add()
+        e.key, e.value = k, v
+
+
 def main():
     ckpts = (sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work", "ckpt.pt")).split(",")
     out_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "models", "demo-en-ctc")
@@ -81,14 +94,8 @@ def main():
         "model_type": "EncDecCTCModel",
         "model_author": "live-transcribe demo (tools/train-demo-model)",
         "comment": "Demo English char CTC model trained on Debian TTS voices only; see README.md",
-        "trained_steps": str(max(steps)),
     }
-    if len(steps) > 1:
-        meta["averaged_steps"] = ",".join(str(s) for s in steps)
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        e = m.metadata_props.add()
-        e.key, e.value = k, v
+    set_metadata(m, meta, steps)
     onnx.save(m, path)
     # Weights and step (no optimizer state: a third of the size) for train.py --resume elsewhere.
     torch.save({"model": model.state_dict(), "size": size, "step": max(steps)}, os.path.join(HERE, "checkpoint.pt"))

@@ -30,6 +30,7 @@ import onnx
 import torch
 
 import model_streaming as ms
+from export import set_metadata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -81,14 +82,8 @@ def main():
         "model_author": "live-transcribe demo (tools/train-demo-model)",
         "comment": "Demo English char CTC streaming model trained on Debian TTS voices only; "
                    "window 24 frames = 16 new + 8 lookahead; see README.md",
-        "trained_steps": str(max(steps)),
     }
-    if len(steps) > 1:
-        meta["averaged_steps"] = ",".join(str(s) for s in steps)
-    del m.metadata_props[:]
-    for k, v in meta.items():
-        e = m.metadata_props.add()
-        e.key, e.value = k, v
+    set_metadata(m, meta, steps)
     onnx.checker.check_model(m)
     onnx.save(m, path)
     with open(os.path.join(out_dir, "tokens.txt"), "w", encoding="utf-8") as f:

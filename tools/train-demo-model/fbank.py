@@ -74,27 +74,38 @@ def num_frames(num_samples):
     return (num_samples + FRAME_SHIFT_SAMPLES // 2) // FRAME_SHIFT_SAMPLES
 
 
-def log_mel(samples):
-    """samples: float array in [-1, 1] at 16 kHz -> [T, 80] float64 log-mel (not normalised)."""
-    x = np.asarray(samples, dtype=np.float64)
+def framed(x):
+    """[num_frames(n), 400] frames of x (float64) with snip_edges = false: frame i
+    covers samples [160 i - 120, 160 i + 280), Kaldi's reflection at both ends.
+    Shared with kaldi_fbank.py."""
     n = len(x)
-    t = num_frames(n)
-    if t == 0:
-        return np.zeros((0, NUM_MEL_BINS))
-    first = np.arange(t) * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES // 2 - FRAME_LENGTH_SAMPLES // 2
+    first = np.arange(num_frames(n)) * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES // 2 - FRAME_LENGTH_SAMPLES // 2
     idx = first[:, None] + np.arange(FRAME_LENGTH_SAMPLES)[None, :]
     # Kaldi's reflection, repeated until inside (matters only for tiny inputs).
     for _ in range(4):
         idx = np.where(idx < 0, -idx - 1, idx)
         idx = np.where(idx >= n, 2 * n - 1 - idx, idx)
-    frames = x[idx]
+    return x[idx]
+
+
+def log_mel_of_frames(frames, window, mel):
+    """Pre-emphasis (a frame's first sample is its own predecessor), window, 512-point
+    power spectrum, mel energies over FFT bins 0..255, natural log floored at
+    float32 epsilon. Shared with kaldi_fbank.py."""
     pre = frames.copy()
     pre[:, 1:] -= PREEMPH * frames[:, :-1]
     pre[:, 0] -= PREEMPH * frames[:, 0]
-    spec = np.fft.rfft(pre * _WINDOW, n=FFT_SIZE, axis=1)
+    spec = np.fft.rfft(pre * window, n=FFT_SIZE, axis=1)
     power = spec.real ** 2 + spec.imag ** 2
-    mel = power[:, : FFT_SIZE // 2] @ _MEL.T
-    return np.log(np.maximum(mel, LOG_FLOOR))
+    return np.log(np.maximum(power[:, : FFT_SIZE // 2] @ mel.T, LOG_FLOOR))
+
+
+def log_mel(samples):
+    """samples: float array in [-1, 1] at 16 kHz -> [T, 80] float64 log-mel (not normalised)."""
+    x = np.asarray(samples, dtype=np.float64)
+    if num_frames(len(x)) == 0:
+        return np.zeros((0, NUM_MEL_BINS))
+    return log_mel_of_frames(framed(x), _WINDOW, _MEL)
 
 
 def normalize_per_feature(feats):

@@ -35,15 +35,11 @@ differs by ~1e-5 relative.
 """
 import numpy as np
 
-SAMPLE_RATE_HZ = 16000
-FRAME_LENGTH_SAMPLES = 400
-FRAME_SHIFT_SAMPLES = 160
-FFT_SIZE = 512
-NUM_MEL_BINS = 80
+# Framing, pre-emphasis, FFT and log are fbank.py's; the window, DC removal and mel bank are Kaldi's.
+from fbank import FFT_SIZE, FRAME_LENGTH_SAMPLES, NUM_MEL_BINS, SAMPLE_RATE_HZ, framed, log_mel_of_frames, num_frames
+
 LOW_FREQ_HZ = 20.0
 HIGH_FREQ_HZ = SAMPLE_RATE_HZ / 2 - 400.0  # kaldi's high_freq = -400: Nyquist - 400
-PREEMPH = 0.97
-LOG_FLOOR = float(np.finfo(np.float32).eps)
 
 
 def kaldi_mel(f):
@@ -70,31 +66,14 @@ _MEL = mel_matrix()
 _WINDOW = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FRAME_LENGTH_SAMPLES) / (FRAME_LENGTH_SAMPLES - 1))) ** 0.85
 
 
-def num_frames(num_samples):
-    return (num_samples + FRAME_SHIFT_SAMPLES // 2) // FRAME_SHIFT_SAMPLES
-
-
 def features(samples):
     """samples: float waveform in [-1, 1] at 16 kHz -> [T, 80] float32 log-mel (kaldi, not normalised)."""
     x = np.asarray(samples, dtype=np.float64)
-    n = len(x)
-    t = num_frames(n)
-    if t == 0:
+    if num_frames(len(x)) == 0:
         return np.zeros((0, NUM_MEL_BINS), np.float32)
-    first = np.arange(t) * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES // 2 - FRAME_LENGTH_SAMPLES // 2
-    idx = first[:, None] + np.arange(FRAME_LENGTH_SAMPLES)[None, :]
-    for _ in range(4):  # kaldi's mirroring, repeated until inside (matters only for tiny inputs)
-        idx = np.where(idx < 0, -idx - 1, idx)
-        idx = np.where(idx >= n, 2 * n - 1 - idx, idx)
-    frames = x[idx]
+    frames = framed(x)
     frames = frames - frames.mean(axis=1, keepdims=True)  # remove DC offset
-    pre = frames.copy()
-    pre[:, 1:] -= PREEMPH * frames[:, :-1]
-    pre[:, 0] -= PREEMPH * frames[:, 0]
-    spec = np.fft.rfft(pre * _WINDOW, n=FFT_SIZE, axis=1)
-    power = spec.real ** 2 + spec.imag ** 2
-    mel = power[:, : FFT_SIZE // 2] @ _MEL.T
-    return np.log(np.maximum(mel, LOG_FLOOR)).astype(np.float32)
+    return log_mel_of_frames(frames, _WINDOW, _MEL).astype(np.float32)
 
 
 if __name__ == "__main__":
