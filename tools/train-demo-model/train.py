@@ -140,6 +140,20 @@ def lr_factor(steps_this_run, progress):
     return warm * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) + 0.01
 
 
+def ctc_step(model, opt, ctc, lr, x, xl, y, yl):
+    """One optimiser step of CTC training at learning rate `lr`, gradients
+    clipped at norm 5; returns the batch's loss. Shared with train_streaming.py."""
+    for g in opt.param_groups:
+        g["lr"] = lr
+    logp, out_len = model(x, xl)
+    loss = ctc(logp.transpose(0, 1), y, out_len, yl)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+    opt.step()
+    return loss.item()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=4000)
@@ -224,16 +238,8 @@ def main():
         load_new_shards()
         for idx in batches([len(f) for f in feats], rng, args.batch_frames):
             x, xl, y, yl = collate(idx, feats, texts, rng, bool(args.regularize), device)
-            for g in opt.param_groups:
-                g["lr"] = args.lr * lr_factor(step - first_step, progress())
-            logp, out_len = model(x, xl)
-            loss = ctc(logp.transpose(0, 1), y, out_len, yl)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            losses.append(ctc_step(model, opt, ctc, args.lr * lr_factor(step - first_step, progress()), x, xl, y, yl))
             step += 1
-            losses.append(loss.item())
             done = progress() >= 1
             if step % 25 == 0:
                 print(f"step {step} loss {np.mean(losses[-25:]):.3f} lr {opt.param_groups[0]['lr']:.2e} "

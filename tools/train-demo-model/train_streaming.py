@@ -35,6 +35,7 @@ import kaldi_fbank
 import shards
 import wer
 import model_streaming as ms
+from train import ctc_step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
@@ -238,16 +239,8 @@ def main():
             ys = [ms.text_to_ids(texts[i]) for i in idx]
             y = torch.tensor([c for q in ys for c in q])
             yl = torch.tensor([len(q) for q in ys])
-            for g in opt.param_groups:
-                g["lr"] = args.lr * lr_factor(step - first, progress())
-            logp, out_len = model(x, xl)
-            loss = ctc(logp.transpose(0, 1), y, out_len, yl)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            losses.append(ctc_step(model, opt, ctc, args.lr * lr_factor(step - first, progress()), x, xl, y, yl))
             step += 1
-            losses.append(loss.item())
             done = progress() >= 1
             if step % 25 == 0:
                 print(f"step {step} loss {np.mean(losses[-25:]):.3f} lr {opt.param_groups[0]['lr']:.2e} "
