@@ -69,6 +69,8 @@ def spec_augment(x, rng):
 
 
 def batches(lengths, rng, max_frames):
+    """Utterance indices in batches of at most `max_frames` padded frames, of
+    similar lengths, in random order. Shared with train_streaming.py."""
     order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.random() * 40)
     out, cur, cur_max = [], [], 0
     for i in order:

@@ -35,7 +35,7 @@ import kaldi_fbank
 import shards
 import wer
 import model_streaming as ms
-from train import ctc_step
+from train import batches, ctc_step
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
@@ -105,22 +105,6 @@ def spec_augment(x, mean, rng):
 
 def with_silence(f):
     return np.concatenate([f, np.full((ms.PAD_FRAMES, 80), ms.LOG_FLOOR, np.float32)])
-
-
-def batches(lengths, rng, max_frames):
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i] + rng.random() * 40)
-    out, cur, cur_max = [], [], 0
-    for i in order:
-        m = max(cur_max, lengths[i])
-        if cur and m * (len(cur) + 1) > max_frames:
-            out.append(cur)
-            cur, m = [], lengths[i]
-        cur.append(i)
-        cur_max = m
-    if cur:
-        out.append(cur)
-    rng.shuffle(out)
-    return out
 
 
 def build_init():
