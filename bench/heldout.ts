@@ -15,6 +15,7 @@
  * A streaming model (--model=models/demo-en-streaming-ctc) is decoded chunk by
  * chunk, as the server decodes it.
  */
+import { readSetOrExit } from './lib/read-set.js';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,13 +32,7 @@ const dir = option('dir') ?? path.join('tools', 'train-demo-model', 'work');
 const modelDir = option('model') ?? DEMO_MODEL_DIR;
 // The model's own LMs when its folder has them (the streaming demo's), else the demo model's.
 const lmDir = option('lms') ?? (existsSync(path.join(modelDir, 'lm.arpa.gz')) ? modelDir : DEMO_MODEL_DIR);
-let set: ReturnType<typeof readHeldoutSet>;
-try {
-  set = readHeldoutSet(dir);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
+const set = readSetOrExit(() => readHeldoutSet(dir));
 const { items, audio } = set;
 const half = Math.ceil(items.length / 2);
 const subsets: [string, (i: number) => boolean][] = [

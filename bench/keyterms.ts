@@ -15,6 +15,7 @@
  * their WER and the change. Times are wall ms per utterance, model included,
  * one recognizer thread.
  */
+import { readSetOrExit } from './lib/read-set.js';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Keyterms } from '../engine/asr/context-graph.js';
@@ -31,13 +32,7 @@ const heldoutDir = option('heldout-dir') ?? dir;
 const boosts = (option('boosts') ?? String(DEFAULT_SESSION_CONFIG.keyterm_boost)).split(',').map(Number);
 if (boosts.some((b) => !(b >= 0))) throw new Error(`--boosts takes non-negative numbers (got ${option('boosts')})`);
 
-let set: ReturnType<typeof readKeytermsSet>;
-try {
-  set = readKeytermsSet(dir);
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(2);
-}
+const set = readSetOrExit(() => readKeytermsSet(dir));
 const { sentences, distractors, audio } = set;
 const recognizer = await CtcRecognizer.load({
   modelPath: path.join(DEMO_MODEL_DIR, 'model.onnx'),
@@ -82,13 +77,7 @@ for (const boost of [undefined, ...boosts]) {
 }
 
 if (!process.argv.includes('--no-heldout')) {
-  let heldout: ReturnType<typeof readHeldoutSet>;
-  try {
-    heldout = readHeldoutSet(heldoutDir);
-  } catch (err) {
-    console.error((err as Error).message);
-    process.exit(2);
-  }
+  const heldout = readSetOrExit(() => readHeldoutSet(heldoutDir));
   // Twenty pool terms that no held-out sentence says: a session's keyterms that have nothing to do with what is said.
   const unrelated = readKeytermsSetTexts()
     .pool.filter((term) => heldout.items.every((it) => phraseCount(it.text, term) === 0))

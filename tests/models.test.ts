@@ -2,6 +2,7 @@
  * Model registry, download cache and resolution, against a real HTTP server
  * on 127.0.0.1 serving archives made here with the system tar.
  */
+import { testRegistryEntry } from './helpers/registry-entry.js';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -105,19 +106,14 @@ function handle(req: http.IncomingMessage, res: http.ServerResponse): void {
 }
 
 function entry(url: string, overrides: Partial<RegistryModel> = {}): RegistryModel {
-  return {
+  return testRegistryEntry({
     name: 'fake-model',
     description: 'test archive',
     url,
     archiveBytes: null,
     sha256: archives.get(path.basename(url))?.sha256 ?? null,
-    modelFile: 'model.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: null,
     ...overrides,
-  };
+  });
 }
 
 function pullOptions(lines: string[] = []): PullOptions {

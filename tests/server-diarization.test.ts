@@ -6,13 +6,14 @@
  * labelled words as a client would show them: consecutive words of one
  * speaker joined across gaps under 1 s.
  */
+import { expectBadConfigRefusals } from './helpers/refusals.js';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
 import { diarizationErrorRate, parseRttm, type SpeakerTurn } from '../eval/der.js';
 import type { SpeakerUpdateMessage, TranscriptMessage } from '../protocol/messages.js';
 import { sharedPath } from '../testkit/paths.js';
-import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
+import { startTestServer, TestClient } from '../testkit/server.js';
 import { readAudio16k, synthesize, toS16le } from '../testkit/speech.js';
 
 let server: RunningServer;
@@ -124,12 +125,7 @@ describe('diarization', () => {
       ['diarize=true&max_speakers=0', /max_speakers must be an integer from 1 to 32/],
       ['diarize=true&max_speakers=33', /max_speakers must be an integer from 1 to 32/],
     ];
-    for (const [query, message] of cases) {
-      const { status, body } = await refusedUpgrade(server.port, query);
-      expect(status).toBe(400);
-      expect(body.code).toBe('bad_config');
-      expect(body.message).toMatch(message);
-    }
+    await expectBadConfigRefusals(server.port, cases);
   });
 
   it('refuses diarize=true on a server without a diarization model', async () => {

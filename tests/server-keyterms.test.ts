@@ -4,10 +4,11 @@
  * the limits, or with characters the model has no token for, get a clear
  * `bad_config`.
  */
+import { expectBadConfigRefusals } from './helpers/refusals.js';
 import { TEST_MODEL_IS_STREAMING } from './helpers/demo-model.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../server/app.js';
-import { refusedUpgrade, startTestServer, TestClient } from '../testkit/server.js';
+import { startTestServer, TestClient } from '../testkit/server.js';
 import { concat, silence, synthesize } from '../testkit/speech.js';
 
 let server: RunningServer;
@@ -49,12 +50,7 @@ describe('keyterms', () => {
       ['keyterm=', /non-empty string/],
       ['keyterm=abc&keyterm_boost=11', /keyterm_boost must be a number from 0 to 10/],
     ];
-    for (const [query, message] of cases) {
-      const { status, body } = await refusedUpgrade(server.port, query);
-      expect(status).toBe(400);
-      expect(body.code).toBe('bad_config');
-      expect(body.message).toMatch(message);
-    }
+    await expectBadConfigRefusals(server.port, cases);
   });
 
   it('refuses a keyterm with a character the model has no token for, naming it', async () => {

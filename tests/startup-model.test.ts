@@ -9,6 +9,7 @@
  * with the model host silent: it falls back within seconds, says why, and
  * serves the demo model with `demo: true`.
  */
+import { testRegistryEntry } from './helpers/registry-entry.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -41,19 +42,14 @@ let lines: string[];
 
 /** The registry entry the tests pull: a GitHub-like URL, fetched from the mirror. */
 function entry(overrides: Partial<RegistryModel> = {}): RegistryModel {
-  return {
+  return testRegistryEntry({
     name: NAME,
     description: 'the demo network, as a registry archive',
     url: `https://models.invalid/asr-models/${NAME}.tar.gz`,
     archiveBytes: archive.length,
     sha256,
-    modelFile: 'model.onnx',
-    tokensFile: 'tokens.txt',
-    language: 'en',
-    licence: null,
-    streaming: null,
     ...overrides,
-  };
+  });
 }
 
 function options(overrides: Partial<StartupModelOptions> = {}): StartupModelOptions {
