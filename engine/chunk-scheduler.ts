@@ -79,9 +79,9 @@ export class OnlineSegment {
     return this.numSamples;
   }
 
-  /** Samples whose frames the best path has read (the windows decoded so far). */
+  /** Samples the best path has read: through the last frame of the windows decoded so far. */
   get decodedSamples(): number {
-    return Math.min(this.numSamples, frameStartSample(this.nextFrame) + FRAME_LENGTH_SAMPLES);
+    return this.nextFrame === 0 ? 0 : Math.min(this.numSamples, frameStartSample(this.nextFrame - 1) + FRAME_LENGTH_SAMPLES);
   }
 
   /** Appends the segment's next samples. */
