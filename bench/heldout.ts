@@ -18,11 +18,9 @@
 import { readSetOrExit } from './lib/read-set.js';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { existsSync, readFileSync } from 'node:fs';
-import { readOnnxMetadata } from '../engine/asr/onnx-metadata.js';
+import { existsSync } from 'node:fs';
 import { CtcRecognizer, DEFAULT_BEAM_DECODING, type RecognizerOptions } from '../engine/asr/recognizer.js';
-import { isStreamingModel } from '../engine/asr/streaming-model.js';
-import { StreamingRecognizer } from '../engine/asr/streaming-recognizer.js';
+import { isStreamingModelFile, StreamingRecognizer } from '../engine/asr/streaming-recognizer.js';
 import { corpusWer } from '../eval/wer.js';
 import { DEMO_MODEL_DIR } from '../engine/models/resolve.js';
 import { readHeldoutSet, transcribeAll } from '../eval/heldout-set.js';
@@ -56,7 +54,7 @@ for (const beamSize of (option('beams') ?? '').split(',').filter(Boolean).map(Nu
 }
 
 console.log(`${items.length} held-out utterances from ${dir}; ${subsets.map(([name, sel]) => `${name} ${items.filter((_, i) => sel(i)).length}`).join(', ')}`);
-const streaming = isStreamingModel(readOnnxMetadata(readFileSync(model.modelPath)));
+const streaming = isStreamingModelFile(model.modelPath);
 if (streaming) console.log('a streaming model: each row is its finals, decoded chunk by chunk as the server decodes them (greedy: the running best path)');
 for (const [name, options] of decodings) {
   const recognizer = streaming ? await StreamingRecognizer.load(options) : await CtcRecognizer.load(options);

@@ -10,11 +10,8 @@
  *
  * Plot: throughput (audio seconds per wall second) against batch size.
  */
-import { readFileSync } from 'node:fs';
-import { readOnnxMetadata } from '../engine/asr/onnx-metadata.js';
 import { CtcRecognizer } from '../engine/asr/recognizer.js';
-import { isStreamingModel } from '../engine/asr/streaming-model.js';
-import { StreamingRecognizer } from '../engine/asr/streaming-recognizer.js';
+import { isStreamingModelFile, StreamingRecognizer } from '../engine/asr/streaming-recognizer.js';
 import { ChunkScheduler } from '../engine/chunk-scheduler.js';
 import { resolveModel, type ResolvedModel } from '../engine/models/resolve.js';
 import { syntheticUtterances } from './lib/corpus.js';
@@ -32,7 +29,7 @@ export interface OfflineOptions {
 
 export async function benchOffline(opts: OfflineOptions): Promise<ScenarioResult> {
   const model = resolveModel(opts.model || undefined);
-  if (isStreamingModel(readOnnxMetadata(readFileSync(model.modelPath)))) return benchChunked(opts, model);
+  if (isStreamingModelFile(model.modelPath)) return benchChunked(opts, model);
   const rec = await CtcRecognizer.load({ modelPath: model.modelPath, tokensPath: model.tokensPath, name: model.name, numThreads: opts.threads });
   const utts = syntheticUtterances(64).map((u) => u.audio);
   const audioS = utts.reduce((n, u) => n + u.length / 16000, 0);

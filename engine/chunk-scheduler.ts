@@ -16,7 +16,7 @@
 import type { Keyterms } from './asr/context-graph.js';
 import type { RecognitionResult } from './asr/ctc-search.js';
 import { extendGreedy, newGreedyCarry, type GreedyCarry } from './asr/ctc.js';
-import { completeFrames, frameStartSample, numFrames } from './asr/fbank.js';
+import { completeFrames, frameEndSample, frameStartSample, numFrames } from './asr/fbank.js';
 import type { ChunkWindow } from './asr/streaming-recognizer.js';
 import { initialState, outputFramesPerChunk, windowReady, type StreamState, type StreamingModelSpec } from './asr/streaming-model.js';
 import type { TokenTable } from './asr/tokens.js';
@@ -37,8 +37,6 @@ export interface ChunkRecognizer {
  * busy thread; 64 windows of the demo model take a few tens of ms.
  */
 export const CHUNK_MAX_BATCH = 64;
-
-const FRAME_LENGTH_SAMPLES = 400;
 
 export class OnlineSegment {
   private samples = new Float32Array(16_000);
@@ -74,14 +72,9 @@ export class OnlineSegment {
     this.state = initialState(spec);
   }
 
-  /** Audio of the segment so far, decoded in order. */
-  get audioSamples(): number {
-    return this.numSamples;
-  }
-
   /** Samples the best path has read: through the last frame of the windows decoded so far. */
   get decodedSamples(): number {
-    return this.nextFrame === 0 ? 0 : Math.min(this.numSamples, frameStartSample(this.nextFrame - 1) + FRAME_LENGTH_SAMPLES);
+    return this.nextFrame === 0 ? 0 : Math.min(this.numSamples, frameEndSample(this.nextFrame - 1));
   }
 
   /** Appends the segment's next samples. */
@@ -106,7 +99,7 @@ export class OnlineSegment {
     if (this.realFrames > 0) {
       const lastWindow = Math.floor((this.realFrames - 1) / this.spec.shiftFrames) * this.spec.shiftFrames;
       // windowReady wants one frame past the window, as sherpa-onnx's IsReady does.
-      const needed = frameStartSample(lastWindow + this.spec.windowFrames) + FRAME_LENGTH_SAMPLES;
+      const needed = frameEndSample(lastWindow + this.spec.windowFrames);
       if (needed > this.numSamples) this.append(new Float32Array(needed - this.numSamples));
     }
     const result = new Promise<RecognitionResult>((resolve, reject) => (this.final = { resolve, reject }));
@@ -170,7 +163,7 @@ export class OnlineSegment {
   window(): ChunkWindow {
     const first = this.nextFrame;
     const sliceStart = Math.max(0, frameStartSample(first));
-    const sliceEnd = frameStartSample(first + this.spec.windowFrames - 1) + FRAME_LENGTH_SAMPLES;
+    const sliceEnd = frameEndSample(first + this.spec.windowFrames - 1);
     return { samples: this.samples.slice(sliceStart, sliceEnd), sliceStart, firstFrame: first, state: this.state };
   }
 

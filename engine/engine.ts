@@ -11,7 +11,6 @@
  * recognizer threads (asr/recognizer.ts, asr/streaming-recognizer.ts), VAD and diarization on model
  * threads (model-thread.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { tokenizePhrase } from './asr/context-graph.js';
 import { CtcRecognizer } from './asr/recognizer.js';
@@ -24,9 +23,7 @@ import { ChunkScheduler } from './chunk-scheduler.js';
 import { OfflineSegmentRecognition } from './offline-recognition.js';
 import type { OpenRecognition } from './segment-recognition.js';
 import { StreamingSegmentRecognition } from './streaming-recognition.js';
-import { isStreamingModel } from './asr/streaming-model.js';
-import { StreamingRecognizer } from './asr/streaming-recognizer.js';
-import { readOnnxMetadata } from './asr/onnx-metadata.js';
+import { isStreamingModelFile, StreamingRecognizer } from './asr/streaming-recognizer.js';
 import { TranscriptionStream, type StreamOptions } from './transcription-stream.js';
 import { SileroVad } from './vad/silero.js';
 import { VadBatcher, type VadStats } from './vad/vad-batcher.js';
@@ -118,8 +115,8 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
     oovPenalty: config.oovPenalty,
   };
   // The model's metadata decides the path: a streaming model reads each chunk once, an offline one re-reads segments.
-  const recognition = isStreamingModel(readOnnxMetadata(await readFile(model.modelPath)))
-    ? await streamingRecognition(await StreamingRecognizer.load(recognizerOptions), hooks.schedulerStats)
+  const recognition = isStreamingModelFile(model.modelPath)
+    ? streamingRecognition(await StreamingRecognizer.load(recognizerOptions), hooks.schedulerStats)
     : offlineRecognition(await CtcRecognizer.load(recognizerOptions), config, hooks.schedulerStats);
   const { recognizer } = recognition;
   const vad = await SileroVad.load(config.vadModel);

@@ -8,7 +8,7 @@
 import type { ModelFeeds, ModelOutputs } from '../onnx-runtime.js';
 import type { Keyterms } from './context-graph.js';
 import { CtcSearch, EMPTY_RESULT, type RecognitionResult, type SearchSpec } from './ctc-search.js';
-import { computeLogMel, normalizePerFeature, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
+import { computeLogMel, normalizePerFeature, putChannelMajor, FRAME_SHIFT_MS, NUM_MEL_BINS, PAD_LOG_VALUE, type LogMel } from './fbank.js';
 
 export type { RecognitionResult } from './ctc-search.js';
 
@@ -59,12 +59,8 @@ export class BatchDecoder {
     const input = new Float32Array(batch * NUM_MEL_BINS * maxFrames).fill(PAD_LOG_VALUE);
     const lengths = new BigInt64Array(batch);
     group.forEach((src, b) => {
-      const { data, numFrames } = feats[src];
-      lengths[b] = BigInt(numFrames);
-      const base = b * NUM_MEL_BINS * maxFrames;
-      for (let t = 0; t < numFrames; t++) {
-        for (let c = 0; c < NUM_MEL_BINS; c++) input[base + c * maxFrames + t] = data[t * NUM_MEL_BINS + c];
-      }
+      lengths[b] = BigInt(feats[src].numFrames);
+      putChannelMajor(feats[src], input, b * NUM_MEL_BINS * maxFrames, maxFrames);
     });
     const outputs = await this.runModel({
       features: { type: 'float32', data: input, dims: [batch, NUM_MEL_BINS, maxFrames] },

@@ -170,9 +170,25 @@ export function frameStartSample(f: number): number {
   return f * FRAME_SHIFT_SAMPLES + FRAME_SHIFT_SAMPLES / 2 - FRAME_LENGTH_SAMPLES / 2;
 }
 
+/** One past the last sample of frame f. */
+export function frameEndSample(f: number): number {
+  return frameStartSample(f) + FRAME_LENGTH_SAMPLES;
+}
+
 /** Frames of a signal still growing (no reflection at its end): those whose 25 ms lie inside its first `numSamples`. */
 export function completeFrames(numSamples: number): number {
-  return Math.max(0, Math.floor((numSamples - frameStartSample(0) - FRAME_LENGTH_SAMPLES) / FRAME_SHIFT_SAMPLES) + 1);
+  return Math.max(0, Math.floor((numSamples - frameEndSample(0)) / FRAME_SHIFT_SAMPLES) + 1);
+}
+
+/**
+ * Writes `m` ([frames, 80], frame-major) into `out` from `offset` as the
+ * models take it, [80, width] channel-major (`width` >= m.numFrames; the
+ * caller fills any padding).
+ */
+export function putChannelMajor(m: LogMel, out: Float32Array, offset: number, width: number): void {
+  for (let t = 0; t < m.numFrames; t++) {
+    for (let c = 0; c < NUM_MEL_BINS; c++) out[offset + c * width + t] = m.data[t * NUM_MEL_BINS + c];
+  }
 }
 
 /** Natural-log mel energies, [numFrames(n), 80], of 16 kHz samples in [-1, 1]; not normalised. */

@@ -7,6 +7,7 @@
  * (streaming-worker.ts); the event loop posts windows and states and takes
  * log-probabilities and next states back.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ort } from '../onnx-runtime.js';
 import type { ModelInfo } from '../model-thread.js';
@@ -15,7 +16,8 @@ import type { Keyterms } from './context-graph.js';
 import type { RecognitionResult, SearchSpec } from './ctc-search.js';
 import { FRAME_SHIFT_MS } from './fbank.js';
 import { leastBusy, recognizerSetup, startThreads, type RecognizerOptions } from './recognizer.js';
-import { outputFramesPerChunk, streamingSpecOf, type StreamState, type StreamingModelSpec } from './streaming-model.js';
+import { readOnnxMetadata } from './onnx-metadata.js';
+import { isStreamingModel, outputFramesPerChunk, streamingSpecOf, type StreamState, type StreamingModelSpec } from './streaming-model.js';
 import type { TokenTable } from './tokens.js';
 
 /** What a streaming recognizer thread is started with. */
@@ -43,6 +45,11 @@ export type StreamingReply =
   /** logProbs: [B, framesPerChunk, vocab]. */
   | { kind: 'chunks'; logProbs: Float32Array; states: StreamState[] }
   | { kind: 'final'; result: RecognitionResult };
+
+/** Whether the ONNX file at `modelPath` is a streaming model (its metadata says so), which this recognizer serves; otherwise the offline one does. */
+export function isStreamingModelFile(modelPath: string): boolean {
+  return isStreamingModel(readOnnxMetadata(readFileSync(modelPath)));
+}
 
 type StreamingThread = WorkerRpc<StreamingRequest, StreamingReply, ModelInfo>;
 

@@ -14,7 +14,7 @@ import type { ModelInfo } from '../model-thread.js';
 import { ort } from '../onnx-runtime.js';
 import { serve } from '../worker-serve.js';
 import { CtcSearch } from './ctc-search.js';
-import { logMelFrames, FRAME_SHIFT_MS, KALDI_FBANK, NUM_MEL_BINS } from './fbank.js';
+import { logMelFrames, putChannelMajor, FRAME_SHIFT_MS, KALDI_FBANK, NUM_MEL_BINS } from './fbank.js';
 import type { StreamingReply, StreamingRequest, StreamingThreadInit } from './streaming-recognizer.js';
 import { outputFramesPerChunk, stackStates, unstackState, type StreamingModelSpec } from './streaming-model.js';
 
@@ -43,11 +43,7 @@ async function runChunks(session: ort.InferenceSession, spec: StreamingModelSpec
   // [B, 80, W]: features channel-major, as NeMo's exports take them.
   const features = new Float32Array(batch * NUM_MEL_BINS * w);
   req.windows.forEach((win, b) => {
-    const { data } = logMelFrames(win.samples, win.sliceStart, win.firstFrame, w, KALDI_FBANK);
-    const base = b * NUM_MEL_BINS * w;
-    for (let t = 0; t < w; t++) {
-      for (let c = 0; c < NUM_MEL_BINS; c++) features[base + c * w + t] = data[t * NUM_MEL_BINS + c];
-    }
+    putChannelMajor(logMelFrames(win.samples, win.sliceStart, win.firstFrame, w, KALDI_FBANK), features, b * NUM_MEL_BINS * w, w);
   });
   const states = stackStates(req.windows.map((win) => win.state), spec);
   const [inFeatures, inLength, inChannel, inTime, inChannelLen] = session.inputNames;

@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { readOnnxMetadata } from '../../engine/asr/onnx-metadata.js';
-import { isStreamingModel } from '../../engine/asr/streaming-model.js';
+import { isStreamingModelFile } from '../../engine/asr/streaming-recognizer.js';
 import { resolveModel } from '../../engine/models/resolve.js';
 
 /**
@@ -44,7 +42,7 @@ export function describeWer(label: string, wer: number, { target, bound }: WerBo
 
 /** Whether the server tests serve a streaming model (vitest.config.ts's `streaming` project sets LT_TEST_MODEL). */
 export const TEST_MODEL_IS_STREAMING =
-  process.env.LT_TEST_MODEL !== undefined && isStreamingModel(readOnnxMetadata(readFileSync(resolveModel(process.env.LT_TEST_MODEL, { log: () => {} }).modelPath)));
+  process.env.LT_TEST_MODEL !== undefined && isStreamingModelFile(resolveModel(process.env.LT_TEST_MODEL, { log: () => {} }).modelPath);
 
 /**
  * What the streaming demo model (models/demo-en-streaming-ctc) reaches live,
