@@ -6,7 +6,7 @@
  * reads every field from flags and the environment.
  */
 import path from 'node:path';
-import { DEFAULT_BEAM_DECODING, type ExecutionProvider } from './asr/recognizer.js';
+import type { ExecutionProvider } from './asr/recognizer.js';
 import { PROJECT_ROOT } from './project-root.js';
 import { DEFAULT_SCHEDULER_OPTIONS } from './scheduler.js';
 import { DEFAULT_SEGMENTER_OPTIONS } from './vad/segmenter.js';
@@ -27,16 +27,21 @@ export interface EngineConfig {
   asrThreads: number;
   /** ARPA token LM for the finals' beam search: a file, "auto" (lm.arpa[.gz] beside the model) or "none". */
   lm: string;
-  lmWeight: number;
-  lmTokenBonus: number;
   /** ARPA word LM for the finals' beam search (alone or with the token LM): a file, "auto" (words.arpa[.gz] beside the model) or "none". */
   wordLm: string;
-  wordLmWeight: number;
-  wordBonus: number;
-  oovPenalty: number;
-  beamSize: number;
-  tokenFloorNats: number;
-  scoreWindowNats: number;
+  /**
+   * The beam search's numbers (beamSize, lmWeight, ...; asr/decoding-file.ts
+   * lists them); each one unset here comes from the model folder's
+   * decoding.json, else from DEFAULT_BEAM_DECODING.
+   */
+  lmWeight?: number;
+  lmTokenBonus?: number;
+  wordLmWeight?: number;
+  wordBonus?: number;
+  oovPenalty?: number;
+  beamSize?: number;
+  tokenFloorNats?: number;
+  scoreWindowNats?: number;
   /** Most segments in one recognition call. */
   maxBatch: number;
   /** Most audio in one recognition call, summed over its segments. */
@@ -60,15 +65,7 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   asrWorkers: 0,
   asrThreads: 1,
   lm: 'auto',
-  lmWeight: DEFAULT_BEAM_DECODING.lmWeight,
-  lmTokenBonus: DEFAULT_BEAM_DECODING.lmTokenBonus,
   wordLm: 'auto',
-  wordLmWeight: DEFAULT_BEAM_DECODING.wordLmWeight,
-  wordBonus: DEFAULT_BEAM_DECODING.wordBonus,
-  oovPenalty: DEFAULT_BEAM_DECODING.oovPenalty,
-  beamSize: DEFAULT_BEAM_DECODING.beamSize,
-  tokenFloorNats: DEFAULT_BEAM_DECODING.tokenFloorNats,
-  scoreWindowNats: DEFAULT_BEAM_DECODING.scoreWindowNats,
   maxBatch: DEFAULT_SCHEDULER_OPTIONS.maxBatch,
   maxBatchAudioMs: DEFAULT_SCHEDULER_OPTIONS.maxBatchAudioMs,
   partialIntervalMs: 300,

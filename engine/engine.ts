@@ -14,6 +14,7 @@
 import { availableParallelism } from 'node:os';
 import { tokenizePhrase } from './asr/context-graph.js';
 import { CtcRecognizer } from './asr/recognizer.js';
+import { DECODING_FILE, readDecodingFile } from './asr/decoding-file.js';
 import type { EngineConfig } from './config.js';
 import { DiarizationDriver, DiarizationEngine } from './diarization/index.js';
 import type { StreamListener } from './events.js';
@@ -96,6 +97,8 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
   const lmPath = resolveLanguageModel(config.lm, model.modelPath, log);
   const wordLmPath = resolveLanguageModel(config.wordLm, model.modelPath, log, 'word');
   if (!lmPath && !wordLmPath) log('no language model: finals decode greedily');
+  const folderDecoding = readDecodingFile(model.modelPath);
+  if (Object.keys(folderDecoding).length > 0) log(`decoding defaults from the model's ${DECODING_FILE}: ${JSON.stringify(folderDecoding)} (flags and env override them)`);
   const recognizerOptions = {
     modelPath: model.modelPath,
     tokensPath: model.tokensPath,

@@ -11,7 +11,8 @@ export { TranscriptionStream, type StreamOptions } from './transcription-stream.
 export type { StreamEvent, StreamListener, Transcript, TranscriptWord } from './events.js';
 export { AudioDecodeError, ENCODINGS, type AudioErrorCode, type Encoding } from './audio/decoder.js';
 export { SAMPLE_RATE_HZ, samplesToMs } from './audio/format.js';
-export type { ExecutionProvider } from './asr/recognizer.js';
+export { DEFAULT_BEAM_DECODING, type ExecutionProvider } from './asr/recognizer.js';
+export { DECODING_FILE, DECODING_KEYS } from './asr/decoding-file.js';
 export { DEFAULT_KEYTERM_BOOST_NATS, tokenizePhrase, type Keyterms } from './asr/context-graph.js';
 export type { SchedulerStats } from './scheduler.js';
 export type { VadStats } from './vad/vad-batcher.js';

@@ -3,7 +3,7 @@
  * by command-line flags (`--port 9000` or `--port=9000`). Every option is
  * listed in OPTIONS with its env name and meaning, which `--help` prints.
  */
-import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/index.js';
+import { DECODING_FILE, DECODING_KEYS, DEFAULT_BEAM_DECODING, DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../engine/index.js';
 
 /** The engine's settings (engine/config.ts), and the server's own. */
 export interface ServerConfig extends EngineConfig {
@@ -133,6 +133,14 @@ export const DEFAULT_CONFIG: ServerConfig = {
   modelMirror: '',
 };
 
+/** The beam search's numbers, which default to the model folder's decoding file (engine/config.ts), so have no default here. */
+const isDecodingKey = (key: keyof ServerConfig): key is (typeof DECODING_KEYS)[number] => (DECODING_KEYS as readonly string[]).includes(key);
+
+function defaultText(key: keyof ServerConfig): string {
+  if (isDecodingKey(key)) return `the model folder's ${DECODING_FILE}, else ${DEFAULT_BEAM_DECODING[key]}`;
+  return JSON.stringify(DEFAULT_CONFIG[key]);
+}
+
 function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof ServerConfig] {
   const def = DEFAULT_CONFIG[key];
   if (typeof def === 'boolean') {
@@ -140,7 +148,7 @@ function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof Server
     if (raw === 'false' || raw === '0') return false;
     throw new Error(`config ${key}: "${raw}" is not true, false, 1 or 0`);
   }
-  if (typeof def === 'number') {
+  if (typeof def === 'number' || isDecodingKey(key)) {
     const n = Number(raw);
     if (!Number.isFinite(n) || n < 0) throw new Error(`config ${key}: "${raw}" is not a non-negative number`);
     return n;
@@ -172,5 +180,5 @@ export function printableConfig(cfg: ServerConfig): ServerConfig {
 }
 
 export function usage(): string {
-  return ['usage: npm start -- [--flag value ...]', '', ...OPTIONS.map((o) => `  --${o.flag.padEnd(22)} ${o.env.padEnd(20)} ${o.help} (default: ${JSON.stringify(DEFAULT_CONFIG[o.key])})`)].join('\n');
+  return ['usage: npm start -- [--flag value ...]', '', ...OPTIONS.map((o) => `  --${o.flag.padEnd(22)} ${o.env.padEnd(20)} ${o.help} (default: ${defaultText(o.key)})`)].join('\n');
 }

@@ -20,6 +20,7 @@ import type { DecoderSpec, RecognitionResult } from './batch-decoder.js';
 import type { SearchSpec } from './ctc-search.js';
 import type { Keyterms } from './context-graph.js';
 import { DEFAULT_PRUNING } from './ctc.js';
+import { readDecodingFile } from './decoding-file.js';
 import { FRAME_SHIFT_MS } from './fbank.js';
 import { readOnnxMetadata } from './onnx-metadata.js';
 import { parseTokens, type TokenTable } from './tokens.js';
@@ -65,7 +66,8 @@ export interface RecognizerOptions {
  * that set (models/demo-en-ctc/HISTORY.md) and follow the acoustic model:
  * each better model has trusted its token LM less (now 0.15 / 0.7) and leans
  * on the lexicon more: a word outside it costs 14 and each word earns a
- * bonus of 1. Another model may want other values for all of these.
+ * bonus of 1. Another model may want other values for all of these: its
+ * folder's decoding.json (decoding-file.ts) overrides any of them.
  */
 export const DEFAULT_BEAM_DECODING = { beamSize: 32, ...DEFAULT_PRUNING, lmWeight: 0.15, lmTokenBonus: 1.5, wordLmWeight: 0.7, wordBonus: 1, oovPenalty: 14 };
 
@@ -100,7 +102,8 @@ export async function recognizerSetup(opts: RecognizerOptions): Promise<{
     throw new Error(`a language model (${lmPaths.join(', ')}) needs beam decoding; greedy decoding cannot use one`);
   }
   const tokensText = await readFile(opts.tokensPath, 'utf8');
-  const d = DEFAULT_BEAM_DECODING;
+  // Given settings first, then the model folder's decoding.json, then the engine-wide defaults.
+  const d = { ...DEFAULT_BEAM_DECODING, ...readDecodingFile(opts.modelPath) };
   return {
     tokensText,
     tokens: parseTokens(tokensText),
