@@ -51,7 +51,13 @@ export class ChannelTranscriber {
       error: (error) => emit({ type: 'error', error }),
     });
     this.vad = vadBatcher.open(
-      (samples, prob, wallMs) => this.handleEvents(this.segmenter.push(samples, prob, wallMs)),
+      (samples, prob, wallMs) => {
+        this.handleEvents(this.segmenter.push(samples, prob, wallMs));
+        // Silero v4's recurrent state can carry a long stretch of speech into the next utterance, whose end it then
+        // hears 300-400 ms late (bench/README.md, "Streaming models"). After the endpointing time of silence the
+        // stream is between utterances, so the next one loses nothing by starting from a new stream's state.
+        if (this.segmenter.reachedEndpoint) this.vad.state.reset();
+      },
       (error) => emit({ type: 'error', error }),
     );
   }

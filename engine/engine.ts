@@ -29,8 +29,8 @@ import { TranscriptionStream, type StreamOptions } from './transcription-stream.
 import { SileroVad } from './vad/silero.js';
 import { VadBatcher, type VadStats } from './vad/vad-batcher.js';
 
-/** Streams scored together in one VAD call, at most. */
-const VAD_MAX_BATCH = 16;
+/** How long the VAD batcher waits after a chunk arrives, so other streams' chunks join the same call (it has no batch limit). */
+const VAD_TICK_MS = 16;
 /** How often the diarization of all streams takes a step. */
 const DIARIZATION_STEP_MS = 100;
 
@@ -125,7 +125,7 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
   const vad = await SileroVad.load(config.vadModel);
   log(`model ${model.name} (${model.source}: ${model.modelPath}; ${recognition.describe}), VAD Silero v${vad.version} (${config.vadModel})`);
 
-  const vadBatcher = new VadBatcher(vad, VAD_MAX_BATCH, hooks.vadStats);
+  const vadBatcher = new VadBatcher(vad, VAD_TICK_MS, hooks.vadStats);
   const diarization = config.diarizationModel
     ? new DiarizationDriver(
         await DiarizationEngine.create({ segmentationModelPath: config.diarizationModel, intraOpThreads: config.diarizationThreads }),

@@ -96,4 +96,20 @@ describe('Segmenter', () => {
     expect(ended[1].chunks).toEqual(range(45, ended[1].chunks.at(-1)! + 1));
     expect(ended[1].chunks).toContain(59);
   });
+
+  it('says reachedEndpoint once per silence of the endpointing time, whether the segment ended at it or at an earlier pause', () => {
+    const opts = { endpointingMs: 320, pauseCutAfterMs: 640, pauseCutMs: 64, finalAheadMs: 0 };
+    // 10 chunks of silence, 30 of speech (over pauseCutAfterMs), 12 of silence, 6 of speech, 12 of silence.
+    const probs = [...Array(10).fill(SILENCE), ...Array(30).fill(SPEECH), ...Array(12).fill(SILENCE), ...Array(6).fill(SPEECH), ...Array(12).fill(SILENCE)];
+    const seg = new Segmenter(opts);
+    const reached: number[] = [];
+    const ends: Array<{ at: number; reason: string }> = [];
+    probs.forEach((p, i) => {
+      for (const e of seg.push(new Float32Array(VAD_CHUNK_SAMPLES), p, i)) if (e.type === 'ended') ends.push({ at: i, reason: e.reason });
+      if (seg.reachedEndpoint) reached.push(i);
+    });
+    // 320 ms is 10 chunks: the lead-in silence, then 10 chunks into each silence.
+    expect(ends).toEqual([{ at: 41, reason: 'pause' }, { at: 67, reason: 'silence' }]);
+    expect(reached).toEqual([9, 49, 67]);
+  });
 });

@@ -103,6 +103,15 @@ export class Segmenter {
     return this.open;
   }
 
+  /**
+   * Whether the last chunk made `endpointingMs` of silence, whether or not a
+   * segment was open (one cut at a pause ended earlier): the stream is
+   * between utterances.
+   */
+  get reachedEndpoint(): boolean {
+    return this.silenceRunMs >= this.opts.endpointingMs && this.silenceRunMs - VAD_CHUNK_MS < this.opts.endpointingMs;
+  }
+
   /** One VAD chunk (512 samples) and its speech probability. */
   push(samples: Float32Array, probability: number, wallMs: number): SegmentEvent[] {
     const events: SegmentEvent[] = [];
@@ -114,6 +123,7 @@ export class Segmenter {
     if (!this.open) {
       this.recent.push(chunk);
       this.speechRunMs = speech ? this.speechRunMs + VAD_CHUNK_MS : 0;
+      this.silenceRunMs = speech ? 0 : this.silenceRunMs + VAD_CHUNK_MS;
       if (this.speechRunMs >= this.opts.speechStartMs) {
         this.open = this.startSegment(this.recent, wallMs, 0);
         this.recent = [];

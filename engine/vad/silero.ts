@@ -24,6 +24,12 @@ export class VadStreamState {
   constructor(stateSize: number) {
     this.state = new Float32Array(stateSize);
   }
+
+  /** Back to the state of a new stream. */
+  reset(): void {
+    this.state.fill(0);
+    this.context.fill(0);
+  }
 }
 
 export class SileroVad {
