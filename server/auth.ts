@@ -20,6 +20,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { KEY_PREFIX, KeyRing, keysFilePath, OWNER_PATTERN } from './api-keys.js';
 import type { ServerConfig } from './config.js';
+import { ResumeTokens } from './replica.js';
 
 export type Scope = 'listen' | 'transcripts';
 export const SCOPES: readonly Scope[] = ['listen', 'transcripts'];
@@ -57,6 +58,11 @@ export class Authenticator {
 
   get enabled(): boolean {
     return this.keys !== null;
+  }
+
+  /** Resume tokens of replica `replicaId`, under the token secret (replicas that share TOKEN_SECRET can check each other's). */
+  resumeTokens(replicaId: string): ResumeTokens {
+    return new ResumeTokens(replicaId, this.secret);
   }
 
   /** Whether `credential` (null when none was sent) may act for some owner with `scope`. */
