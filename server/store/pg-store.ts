@@ -16,10 +16,11 @@
  *
  * Deletion: PostgreSQL has no `secure_delete`. A delete is followed by a
  * VACUUM of the table, which removes the dead rows (and their TOAST chunks)
- * from the table's pages, so no query, dump or replica copy made afterwards
- * sees them; the freed bytes may still sit in unused page space and in the
- * WAL until overwritten or recycled. They are ciphertext, whose key the
- * server never had; deploy PostgreSQL on encrypted storage as well.
+ * from the table's pages: once those are written out, the ciphertext is gone
+ * from the table files (tests/pg-store.test.ts scans them). The WAL, WAL
+ * archives and backups still hold it until they are recycled; it is
+ * ciphertext, whose key the server never had, and PostgreSQL belongs on
+ * encrypted storage all the same.
  */
 import pg from 'pg';
 import { StoreUnavailableError, type PutResult, type TranscriptInfo, type TranscriptStore } from './transcript-store.js';
