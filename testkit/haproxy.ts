@@ -2,7 +2,7 @@
  * Test kit: HAProxy (Debian's `haproxy`, .ci/install-system-deps) running
  * the shipped deploy/haproxy.cfg itself, in the foreground, on free
  * 127.0.0.1 ports, in front of two replicas given as host:port. Used by the
- * scale-out test and by `bench streams --via-haproxy`.
+ * scale-out test and by the live benches' `--server haproxy`.
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
@@ -14,6 +14,7 @@ export const HAPROXY_CONFIG = path.join(PROJECT_ROOT, 'deploy/haproxy.cfg');
 export interface Haproxy {
   /** where clients connect */
   port: number;
+  pid: number;
   /** HAProxy's stats page (/stats) and Prometheus exporter (/metrics) */
   statsPort: number;
   /** Each server's state as HAProxy sees it (UP, DOWN, ...), by name. */
@@ -60,5 +61,5 @@ export async function startHaproxy(replica1: string, replica2: string, timeoutMs
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, statsPort, serverStates, stop };
+  return { port, pid: child.pid!, statsPort, serverStates, stop };
 }
