@@ -7,8 +7,9 @@
  * OpenAI-compatible `POST /v1/audio/transcriptions` (openai/route.ts),
  * `GET /v1/models`, `/healthz` `/readyz` `/metrics` (routes/health.ts),
  * `/v1/tokens`, `/v1/transcripts`, the live page — on one uWebSockets.js
- * app. Transcripts live in SQLite in the data folder, or in PostgreSQL with
- * `--database-url`, shared by replicas (store/pg-store.ts); resume tokens
+ * app. Transcripts and API keys live in the data folder (SQLite, a file),
+ * or in PostgreSQL with `--database-url`, shared by replicas
+ * (store/pg-store.ts, store/pg-keys.ts); resume tokens
  * name this replica (replica.ts) so a load balancer can route a resume here.
  * Graceful shutdown: `/readyz` answers 503 and new sessions are refused at
  * once (a load balancer stops routing here), every live session and file
@@ -34,7 +35,8 @@ import { replicaIdFrom } from './replica.js';
 import { pullCommand } from './startup-model.js';
 import { registerStaticRoutes } from './static.js';
 import { LazyTranscriptStore } from './store/lazy-store.js';
-import { PgTranscriptStore } from './store/pg-store.js';
+import { PgKeyRing } from './store/pg-keys.js';
+import { PgDatabase, PgTranscriptStore } from './store/pg-store.js';
 import { SqliteTranscriptStore } from './store/sqlite-store.js';
 import type { TranscriptStore } from './store/transcript-store.js';
 
@@ -53,8 +55,10 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
   secureDataDir(cfg.dataDir, log);
   const replicaId = replicaIdFrom(cfg.replicaId);
   // PostgreSQL first: its migrations run (or it fails) before anything else is loaded.
-  const store: TranscriptStore = cfg.databaseUrl
-    ? await PgTranscriptStore.open(cfg.databaseUrl, { log })
+  const db = cfg.databaseUrl ? await PgDatabase.open(cfg.databaseUrl, { log }) : null;
+  const sharedKeys = db ? await PgKeyRing.open(db, log) : undefined;
+  const store: TranscriptStore = db
+    ? new PgTranscriptStore(db)
     : // Opened on the first transcript request, so a server that only streams writes no file.
       new LazyTranscriptStore(() => new SqliteTranscriptStore(cfg.dataDir));
   const metrics = new Metrics();
@@ -68,7 +72,7 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
     }),
     log,
   );
-  const auth = createAuthenticator(cfg, log);
+  const auth = createAuthenticator(cfg, log, sharedKeys);
   if (auth.enabled && cfg.metricsToken === '') log('/metrics answers 401: auth is on and METRICS_TOKEN is not set');
 
   const app = uWS.App();
@@ -115,6 +119,8 @@ export async function startServer(cfg: ServerConfig, log: (line: string) => void
         // close() exists in this uWS build (it drops idle keep-alive sockets) but its typings lack it.
         (app as uWS.TemplatedApp & { close(): void }).close();
         await store.close();
+        sharedKeys?.close();
+        await db?.close();
       })();
       return stopping;
     },

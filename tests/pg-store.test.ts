@@ -5,15 +5,22 @@
  * once by replicas opening together, recorded, a newer schema refused),
  * deleted ciphertext gone from the table files (delete + VACUUM), and
  * a database outage: calls fail with StoreUnavailableError, the process
- * survives, and the store works again once the database is back.
+ * survives, and the store works again once the database is back. API keys
+ * made and revoked with the real `npm run keys` CLI against the database
+ * reach another replica's key ring within its reload.
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS, PgTranscriptStore } from '../server/store/pg-store.js';
+import { PgKeyRing } from '../server/store/pg-keys.js';
+import { MIGRATIONS, PgDatabase, PgTranscriptStore } from '../server/store/pg-store.js';
 import { StoreUnavailableError } from '../server/store/transcript-store.js';
+import { PROJECT_ROOT } from '../testkit/paths.js';
 import { freePort, startPostgres, type Postgres } from '../testkit/postgres.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let db: Postgres;
 const quiet = () => {};
@@ -46,21 +53,22 @@ async function sql<R extends pg.QueryResultRow>(text: string): Promise<R[]> {
 describe('migrations', () => {
   it('are applied once when replicas open together, recorded by version, and a newer schema is refused', async () => {
     const logs: string[] = [];
-    const stores = await Promise.all([1, 2, 3].map(() => PgTranscriptStore.open(db.url, { log: (l) => logs.push(l) })));
-    await Promise.all(stores.map((s) => s.close()));
-    expect(logs.filter((l) => /1 migration\(s\) applied now/.test(l))).toHaveLength(1);
+    const opened = await Promise.all([1, 2, 3].map(() => PgDatabase.open(db.url, { log: (l) => logs.push(l) })));
+    await Promise.all(opened.map((d) => d.close()));
+    expect(logs.filter((l) => l.endsWith(`${MIGRATIONS.length} migration(s) applied now`))).toHaveLength(1);
+    expect(logs.filter((l) => /applied now/.test(l))).toHaveLength(1);
     expect(await sql('SELECT version, name FROM schema_migrations ORDER BY version')).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
 
     const future = MIGRATIONS.at(-1)!.version + 1;
     await sql(`INSERT INTO schema_migrations (version, name) VALUES (${future}, 'from the future')`);
-    await expect(PgTranscriptStore.open(db.url, { log: quiet })).rejects.toThrow(`schema is at version ${future}, newer than this server's`);
+    await expect(PgDatabase.open(db.url, { log: quiet })).rejects.toThrow(`schema is at version ${future}, newer than this server's`);
     await sql(`DELETE FROM schema_migrations WHERE version = ${future}`);
   });
 
   it('gives a clear error when the database never answers', async () => {
     const port = await freePort();
     const started = performance.now();
-    await expect(PgTranscriptStore.open(`postgres://postgres:secret@127.0.0.1:${port}/x`, { startupWaitMs: 1500, log: quiet })).rejects.toThrow(
+    await expect(PgDatabase.open(`postgres://postgres:secret@127.0.0.1:${port}/x`, { startupWaitMs: 1500, log: quiet })).rejects.toThrow(
       new RegExp(`PostgreSQL postgres@127.0.0.1:${port}/x: .*ECONNREFUSED`),
     );
     expect(performance.now() - started).toBeGreaterThan(1000);
@@ -68,13 +76,16 @@ describe('migrations', () => {
 });
 
 describe('the store', () => {
+  let database: PgDatabase;
   let store: PgTranscriptStore;
   let clock = Date.UTC(2025, 0, 1);
   beforeAll(async () => {
-    store = await PgTranscriptStore.open(db.url, { log: quiet, now: () => clock });
+    database = await PgDatabase.open(db.url, { log: quiet });
+    store = new PgTranscriptStore(database, () => clock);
   });
   afterAll(async () => {
     await store.close();
+    await database.close();
   });
 
   it('puts, replaces, gets, lists and deletes, each owner seeing only their own', async () => {
@@ -120,5 +131,42 @@ describe('the store', () => {
     await db.restart();
     expect(await store.get('carol', 'before')).toBe('{"a":1}');
     expect((await store.put('carol', 'after', '{"a":3}')).created).toBe(true);
+  });
+});
+
+describe('API keys', () => {
+  function keysCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'server/keys-cli.ts'), ...args], { env: { ...process.env, DATABASE_URL: db.url }, cwd: PROJECT_ROOT }, (err, stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('made and revoked with the CLI against the database, reach a running replica within a reload', async () => {
+    const replicaDb = await PgDatabase.open(db.url, { log: quiet });
+    const ring = await PgKeyRing.open(replicaDb, quiet);
+    try {
+      const created = await keysCli('create', 'alice');
+      expect(created.code).toBe(0);
+      const key = created.stdout.trim();
+      expect(created.stderr).toMatch(/created key [0-9a-f]{12} for owner "alice" in PostgreSQL postgres@127\.0\.0\.1:\d+\/postgres/);
+      // Only the hash is stored.
+      expect(JSON.stringify(await sql('SELECT * FROM api_keys'))).not.toContain(key);
+      const deadline = performance.now() + 5000;
+      while (!ring.find(key) && performance.now() < deadline) await sleep(100);
+      const found = ring.find(key);
+      expect(found).toMatchObject({ owner: 'alice', expiresAtMs: Infinity });
+
+      expect((await keysCli('list')).stdout).toContain(`${found!.id}  alice`);
+      expect((await keysCli('revoke', found!.id)).code).toBe(0);
+      while (ring.find(key) && performance.now() < deadline + 5000) await sleep(100);
+      expect(ring.find(key)).toBeNull();
+      expect(ring.findId(found!.id)).toBeNull();
+      expect(await keysCli('revoke', found!.id)).toMatchObject({ code: 1, stderr: expect.stringContaining(`no key with id ${found!.id}`) });
+    } finally {
+      ring.close();
+      await replicaDb.close();
+    }
   });
 });

@@ -1,7 +1,9 @@
 /**
- * The PostgreSQL transcript store (node-postgres), for several replicas that
- * share one database: the same rows as the SQLite store (sqlite-store.ts),
- * envelope ciphertext and listing metadata only, in a `transcripts` table.
+ * PostgreSQL (node-postgres), for several replicas that share one database:
+ * the connection pool and schema (PgDatabase), and the transcript store on
+ * it (PgTranscriptStore): the same rows as the SQLite store
+ * (sqlite-store.ts), envelope ciphertext and listing metadata only, in a
+ * `transcripts` table. API-key hashes live beside them (pg-keys.ts).
  *
  * The schema is made by versioned migrations (MIGRATIONS) when the store
  * opens, under an advisory lock so replicas starting together apply each one
@@ -40,6 +42,17 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
       PRIMARY KEY (owner, id)
     )`,
   },
+  {
+    version: 2,
+    name: 'api_keys',
+    sql: `CREATE TABLE api_keys (
+      id         text NOT NULL PRIMARY KEY,
+      owner      text NOT NULL,
+      sha256     text NOT NULL UNIQUE,
+      created_at text NOT NULL,
+      expires_at text
+    )`,
+  },
 ];
 
 /** Any constant: the advisory lock replicas take while migrating. */
@@ -47,11 +60,9 @@ const MIGRATION_LOCK = 0x6c74_7363;
 /** Waits before each retry of a call that lost its connection. */
 const RETRY_DELAYS_MS = [100, 400, 1000];
 
-export interface PgStoreOptions {
+export interface PgOptions {
   /** how long opening waits for an unreachable database */
   startupWaitMs?: number;
-  /** the clock for created/updated times (tests pin it) */
-  now?: () => number;
   log?: (line: string) => void;
 }
 
@@ -62,28 +73,27 @@ interface InfoRow {
   updated_at: string;
 }
 
-export class PgTranscriptStore implements TranscriptStore {
+export class PgDatabase {
   private constructor(
     private readonly pool: pg.Pool,
     /** the URL without its password, for messages */
-    private readonly where: string,
-    private readonly now: () => number,
+    readonly where: string,
   ) {}
 
-  /** Connects, applies the migrations this database lacks, and returns the store. */
-  static async open(url: string, options: PgStoreOptions = {}): Promise<PgTranscriptStore> {
+  /** Connects and applies the migrations this database lacks. */
+  static async open(url: string, options: PgOptions = {}): Promise<PgDatabase> {
     const log = options.log ?? console.log;
     const where = describeUrl(url);
     const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5000, idleTimeoutMillis: 30_000 });
     // An idle client whose server went away emits here; unhandled, it would end the process.
     pool.on('error', (err) => log(`PostgreSQL ${where}: idle connection lost (${err.message}); the next call reconnects`));
-    const store = new PgTranscriptStore(pool, where, options.now ?? Date.now);
+    const db = new PgDatabase(pool, where);
     const deadline = Date.now() + (options.startupWaitMs ?? 60_000);
     for (;;) {
       try {
-        const applied = await store.migrate();
-        log(`transcripts in PostgreSQL ${where} (schema version ${MIGRATIONS.at(-1)!.version}${applied > 0 ? `, ${applied} migration(s) applied now` : ''})`);
-        return store;
+        const applied = await db.migrate();
+        log(`PostgreSQL ${where}: schema version ${MIGRATIONS.at(-1)!.version}${applied > 0 ? `, ${applied} migration(s) applied now` : ''}`);
+        return db;
       } catch (err) {
         if (!isConnectionError(err) || Date.now() > deadline) {
           await pool.end();
@@ -121,41 +131,6 @@ export class PgTranscriptStore implements TranscriptStore {
     }
   }
 
-  async put(owner: string, id: string, envelopeJson: string): Promise<PutResult> {
-    const now = this.now();
-    const sizeBytes = Buffer.byteLength(envelopeJson, 'utf8');
-    // xmax is 0 only on a freshly inserted row: tells a create from a replace in one statement.
-    const { rows } = await this.query<{ created_at: string; created: boolean }>(
-      `INSERT INTO transcripts (owner, id, size_bytes, created_at, updated_at, envelope) VALUES ($1, $2, $3, $4, $4, $5)
-       ON CONFLICT (owner, id) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, updated_at = EXCLUDED.updated_at, envelope = EXCLUDED.envelope
-       RETURNING created_at, (xmax = 0) AS created`,
-      [owner, id, sizeBytes, now, envelopeJson],
-    );
-    return { created: rows[0].created, info: { id, sizeBytes, createdAt: Number(rows[0].created_at), updatedAt: now } };
-  }
-
-  async get(owner: string, id: string): Promise<string | null> {
-    const { rows } = await this.query<{ envelope: string }>('SELECT envelope FROM transcripts WHERE owner = $1 AND id = $2', [owner, id]);
-    return rows[0]?.envelope ?? null;
-  }
-
-  async list(owner: string): Promise<TranscriptInfo[]> {
-    const { rows } = await this.query<InfoRow>('SELECT id, size_bytes, created_at, updated_at FROM transcripts WHERE owner = $1 ORDER BY updated_at DESC, id', [owner]);
-    return rows.map((row) => ({ id: row.id, sizeBytes: Number(row.size_bytes), createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) }));
-  }
-
-  async delete(owner: string, id: string): Promise<boolean> {
-    const { rowCount } = await this.query('DELETE FROM transcripts WHERE owner = $1 AND id = $2', [owner, id]);
-    if (rowCount) await this.query('VACUUM transcripts');
-    return (rowCount ?? 0) > 0;
-  }
-
-  async deleteAll(owner: string): Promise<number> {
-    const { rowCount } = await this.query('DELETE FROM transcripts WHERE owner = $1', [owner]);
-    if (rowCount) await this.query('VACUUM transcripts');
-    return rowCount ?? 0;
-  }
-
   async close(): Promise<void> {
     await this.pool.end();
   }
@@ -164,7 +139,7 @@ export class PgTranscriptStore implements TranscriptStore {
    * One statement, retried when it failed for want of a connection. Every
    * statement here may run twice: a retried upsert or delete ends the same.
    */
-  private async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
+  async query<R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<pg.QueryResult<R>> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.pool.query<R>(sql, params);
@@ -177,6 +152,52 @@ export class PgTranscriptStore implements TranscriptStore {
       }
     }
   }
+}
+
+/** Transcripts in PostgreSQL. `close` leaves the database to its owner. */
+export class PgTranscriptStore implements TranscriptStore {
+  constructor(
+    private readonly db: PgDatabase,
+    /** the clock for created/updated times (tests pin it) */
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async put(owner: string, id: string, envelopeJson: string): Promise<PutResult> {
+    const now = this.now();
+    const sizeBytes = Buffer.byteLength(envelopeJson, 'utf8');
+    // xmax is 0 only on a freshly inserted row: tells a create from a replace in one statement.
+    const { rows } = await this.db.query<{ created_at: string; created: boolean }>(
+      `INSERT INTO transcripts (owner, id, size_bytes, created_at, updated_at, envelope) VALUES ($1, $2, $3, $4, $4, $5)
+       ON CONFLICT (owner, id) DO UPDATE SET size_bytes = EXCLUDED.size_bytes, updated_at = EXCLUDED.updated_at, envelope = EXCLUDED.envelope
+       RETURNING created_at, (xmax = 0) AS created`,
+      [owner, id, sizeBytes, now, envelopeJson],
+    );
+    return { created: rows[0].created, info: { id, sizeBytes, createdAt: Number(rows[0].created_at), updatedAt: now } };
+  }
+
+  async get(owner: string, id: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ envelope: string }>('SELECT envelope FROM transcripts WHERE owner = $1 AND id = $2', [owner, id]);
+    return rows[0]?.envelope ?? null;
+  }
+
+  async list(owner: string): Promise<TranscriptInfo[]> {
+    const { rows } = await this.db.query<InfoRow>('SELECT id, size_bytes, created_at, updated_at FROM transcripts WHERE owner = $1 ORDER BY updated_at DESC, id', [owner]);
+    return rows.map((row) => ({ id: row.id, sizeBytes: Number(row.size_bytes), createdAt: Number(row.created_at), updatedAt: Number(row.updated_at) }));
+  }
+
+  async delete(owner: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.db.query('DELETE FROM transcripts WHERE owner = $1 AND id = $2', [owner, id]);
+    if (rowCount) await this.db.query('VACUUM transcripts');
+    return (rowCount ?? 0) > 0;
+  }
+
+  async deleteAll(owner: string): Promise<number> {
+    const { rowCount } = await this.db.query('DELETE FROM transcripts WHERE owner = $1', [owner]);
+    if (rowCount) await this.db.query('VACUUM transcripts');
+    return rowCount ?? 0;
+  }
+
+  async close(): Promise<void> {}
 }
 
 /** Errors that say the connection, not the statement, failed: worth a retry. */
