@@ -1,8 +1,10 @@
 /**
  * Several replicas, with real parts on loopback: a throwaway PostgreSQL
- * cluster (testkit/postgres.ts), two server processes sharing it and a token
- * secret, and HAProxy running deploy/haproxy.cfg in front of them
- * (testkit/haproxy.ts). New sessions spread over both replicas; a dropped
+ * cluster (testkit/postgres.ts), two server processes with auth on sharing
+ * it (transcripts and API keys) and a token secret, and HAProxy running
+ * deploy/haproxy.cfg in front of them (testkit/haproxy.ts). An API key made
+ * in the database works on both, and a token minted by one replica on the
+ * other. New sessions spread over both replicas; a dropped
  * session resumes through HAProxy on the replica that holds it, even when
  * least-connections would pick the other, with every final once; a
  * transcript saved through one replica is read, listed and deleted through
@@ -16,6 +18,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ListenClient, type ListenClientOptions } from '../client/listen-client.js';
 import { decryptTranscript, deriveKey, encryptTranscript, newSalt } from '../client/crypto.js';
 import type { ReadyMessage, ServerMessage, TranscriptMessage } from '../protocol/messages.js';
+import { createPgKey } from '../server/store/pg-keys.js';
+import { PgDatabase } from '../server/store/pg-store.js';
 import { startHaproxy, type Haproxy } from '../testkit/haproxy.js';
 import { sharedPath } from '../testkit/paths.js';
 import { startPostgres, type Postgres } from '../testkit/postgres.js';
@@ -31,12 +35,25 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let db: Postgres;
 const replicas: Record<string, ServerProcess> = {};
 let proxy: Haproxy;
+/** alice's API key, made in the shared database before the replicas start. */
+let key = '';
+const withKey = () => ({ authorization: `Bearer ${key}` });
+
+/** A token minted by replica `by`, for `scopes`. */
+async function mintToken(by: string, scopes: string[]): Promise<string> {
+  const res = await fetch(`http://127.0.0.1:${replicas[by].port}/v1/tokens`, { method: 'POST', headers: { ...withKey(), 'content-type': 'application/json' }, body: JSON.stringify({ scopes, ttl_s: 600 }) });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { token: string }).token;
+}
 
 beforeAll(async () => {
   db = await startPostgres();
+  const database = await PgDatabase.open(db.url, { log: () => {} });
+  key = (await createPgKey(database, 'alice')).key;
+  await database.close();
   for (const id of ['replica1', 'replica2']) {
     replicas[id] = await startServerProcess(
-      ['--vad-model', sharedPath('models/silero-vad-v5/silero_vad.onnx'), '--asr-threads', '1', '--replica-id', id, '--shutdown-grace-ms', String(GRACE_MS)],
+      ['--vad-model', sharedPath('models/silero-vad-v5/silero_vad.onnx'), '--asr-threads', '1', '--auth', 'on', '--replica-id', id, '--shutdown-grace-ms', String(GRACE_MS)],
       { DATABASE_URL: db.url, TOKEN_SECRET, DATA_DIR: `${db.dataDir}-${id}` },
     );
   }
@@ -58,7 +75,7 @@ function replicaOf(messages: ServerMessage[]): string {
 
 /** A session through HAProxy, once its `ready` came. */
 async function session(): Promise<TestClient> {
-  const c = await TestClient.connect(proxy.port).catch(async (err: unknown) => {
+  const c = await TestClient.connect(proxy.port, '', withKey()).catch(async (err: unknown) => {
     throw new Error(`${String(err)}; HAProxy sees ${JSON.stringify(await proxy.serverStates())}`);
   });
   c.send({ type: 'config', config: { interim_results: false } });
@@ -91,7 +108,9 @@ it('resumes a dropped session through HAProxy on the replica that holds it, ever
     }
   }
   const url = `ws://127.0.0.1:${proxy.port}/v1/listen`;
-  const client = new ListenClient({ url, WebSocket: Tracked as ListenClientOptions['WebSocket'], config: { endpointing_ms: 600 }, reconnect: { baseDelayMs: 100 } });
+  // A browser's way in: a token minted by one replica, good on both.
+  const token = await mintToken('replica1', ['listen']);
+  const client = new ListenClient({ url, token, WebSocket: Tracked as ListenClientOptions['WebSocket'], config: { endpointing_ms: 600 }, reconnect: { baseDelayMs: 100 } });
   const finals: TranscriptMessage[] = [];
   const readies: ReadyMessage[] = [];
   client.on('final', (f) => finals.push(f));
@@ -134,17 +153,19 @@ it('resumes a dropped session through HAProxy on the replica that holds it, ever
 
 it('a transcript saved through one replica is read, listed and deleted through the other', async () => {
   const base = (id: string) => `http://127.0.0.1:${replicas[id].port}/v1/transcripts`;
-  const key = await deriveKey('scale-out password', newSalt());
-  const envelope = await encryptTranscript(key, 'shared-1', 1, 'Alice: saved on one replica');
-  const put = await fetch(`${base('replica1')}/shared-1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
+  const secret = await deriveKey('scale-out password', newSalt());
+  const envelope = await encryptTranscript(secret, 'shared-1', 1, 'Alice: saved on one replica');
+  const put = await fetch(`${base('replica1')}/shared-1`, { method: 'PUT', headers: { ...withKey(), 'content-type': 'application/json' }, body: JSON.stringify(envelope) });
   expect(put.status).toBe(201);
-  const got = await fetch(`${base('replica2')}/shared-1`);
+  // Read on replica2 with a token replica1 minted.
+  const token = { authorization: `Bearer ${await mintToken('replica1', ['transcripts'])}` };
+  const got = await fetch(`${base('replica2')}/shared-1`, { headers: token });
   expect(got.status).toBe(200);
-  expect((await decryptTranscript(key, await got.json(), 'shared-1')).text).toBe('Alice: saved on one replica');
-  const listed = (await (await fetch(base('replica2'))).json()) as { transcripts: Array<{ id: string }> };
+  expect((await decryptTranscript(secret, await got.json(), 'shared-1')).text).toBe('Alice: saved on one replica');
+  const listed = (await (await fetch(base('replica2'), { headers: token })).json()) as { transcripts: Array<{ id: string }> };
   expect(listed.transcripts.map((t) => t.id)).toContain('shared-1');
-  expect((await fetch(`${base('replica2')}/shared-1`, { method: 'DELETE' })).status).toBe(204);
-  expect((await fetch(`${base('replica1')}/shared-1`)).status).toBe(404);
+  expect((await fetch(`${base('replica2')}/shared-1`, { method: 'DELETE', headers: withKey() })).status).toBe(204);
+  expect((await fetch(`${base('replica1')}/shared-1`, { headers: withKey() })).status).toBe(404);
 });
 
 it("a replica sent SIGTERM gets no new session and gives its live one its finals; a resume of its sessions fails honestly", async () => {
@@ -188,7 +209,7 @@ it("a replica sent SIGTERM gets no new session and gives its live one its finals
 
   // Its token now reaches replica2, which says where the session was and that it is gone.
   const token = (live.messages.find((m) => m.type === 'ready') as ReadyMessage).resume_token;
-  const orphan = await TestClient.connect(proxy.port, `resume_token=${encodeURIComponent(token)}&resume_from=2`);
+  const orphan = await TestClient.connect(proxy.port, `resume_token=${encodeURIComponent(token)}&resume_from=2`, withKey());
   await orphan.waitClosed();
   expect(orphan.messages).toEqual([
     { type: 'error', code: 'bad_config', fatal: true, message: 'this session was held by replica replica1, which is gone or unreachable; this is replica2: start a new session' },
