@@ -52,7 +52,7 @@ function endpointingMs(o: Options): number {
 }
 const ENDPOINTING_DEFAULT = String(DEFAULT_SESSION_CONFIG.endpointing_ms);
 
-/** `--server`: ours, or the sherpa-onnx-node peer (lib/sherpa-server.ts). */
+/** `--server`: ours, the sherpa-onnx-node peer (lib/sherpa-server.ts), or two of ours behind HAProxy (deploy/haproxy.cfg). */
 function serverKind(o: Options): ServerKind {
   const kind = o.server as ServerKind;
   if (!SERVER_KINDS.includes(kind)) throw new Error(`--server: "${o.server}" is not one of ${SERVER_KINDS.join(', ')}`);

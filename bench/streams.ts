@@ -27,9 +27,8 @@
  * largest such N tried.
  */
 import { corpusWer } from '../eval/wer.js';
-import type { ServerProcess } from '../testkit/server-process.js';
 import { loadPool, overlaps, streamPlan, syntheticAt, type AudioPool, type Plan } from './lib/live-audio.js';
-import { DRAIN_LIMIT_MS, GROWTH_LIMIT_MS, keptRealTime, latencyGrowthMs, runLoad, withServer, type Client, type ServerKind } from './lib/live-clients.js';
+import { DRAIN_LIMIT_MS, GROWTH_LIMIT_MS, keptRealTime, latencyGrowthMs, runLoad, withServer, type Client, type ServerKind, type Target } from './lib/live-clients.js';
 import type { ScenarioResult } from './lib/report.js';
 import { percentile, round } from './lib/stats.js';
 import { lineChart } from './lib/svg.js';
@@ -111,7 +110,7 @@ function analyse(c: Client): StreamFigures {
 export type StreamsRow = Record<string, number | boolean | null>;
 
 /** One run of `n` clients against `server`: the row for that N (scenario `capacity` runs its probes with this too). */
-export async function runStreams(server: ServerProcess, pool: AudioPool, n: number, opts: Pick<StreamsOptions, 'seconds' | 'endpointingMs'>): Promise<StreamsRow> {
+export async function runStreams(server: Target, pool: AudioPool, n: number, opts: Pick<StreamsOptions, 'seconds' | 'endpointingMs'>): Promise<StreamsRow> {
   console.log(`${n} client(s), ${opts.seconds} s each, endpointing ${opts.endpointingMs} ms ...`);
   const plans = Array.from({ length: n }, (_, i) => buildPlan(i, opts.seconds, opts.endpointingMs, pool));
   const load = await runLoad(server, plans, opts.endpointingMs);

@@ -1,6 +1,7 @@
 /**
  * The API-key file: `api-keys.json` in the data folder, written only by the
- * `npm run keys` CLI (keys-cli.ts) and read by the server. It holds, per key,
+ * `npm run keys` CLI (keys-cli.ts) and read by the server (with
+ * `--database-url` the keys live in PostgreSQL instead, store/pg-keys.ts). It holds, per key,
  * its id, the owner it acts for, the SHA-256 of the key and when it expires
  * (if ever); the key itself is printed once at creation and stored nowhere. Keys are 256 random bits, so a plain
  * SHA-256 is enough (a slow password hash protects guessable secrets only).
@@ -63,15 +64,21 @@ function writeKeys(file: string, keys: ApiKeyRecord[]): void {
   fs.renameSync(tmp, file);
 }
 
-/** Adds a key for `owner`, valid for `ttlMs` (null: until revoked), and returns it: the only time it is ever seen. */
-export function createKey(file: string, owner: string, ttlMs: number | null = null, now = new Date()): { key: string; record: ApiKeyRecord } {
+/** A new key for `owner`, valid for `ttlMs` (null: until revoked), and its record: the key is seen only here. */
+export function newKey(owner: string, ttlMs: number | null = null, now = new Date()): { key: string; record: ApiKeyRecord } {
   if (!OWNER_PATTERN.test(owner)) throw new Error(`owner must match ${OWNER_PATTERN.source}, got ${JSON.stringify(owner)}`);
   const key = KEY_PREFIX + randomBytes(32).toString('base64url');
   const sha256 = hashKey(key);
   const record: ApiKeyRecord = { id: sha256.slice(0, 12), owner, sha256, created_at: now.toISOString() };
   if (ttlMs !== null) record.expires_at = new Date(now.getTime() + ttlMs).toISOString();
-  writeKeys(file, [...readKeys(file), record]);
   return { key, record };
+}
+
+/** Adds a key for `owner` to the file, valid for `ttlMs` (null: until revoked), and returns it: the only time it is ever seen. */
+export function createKey(file: string, owner: string, ttlMs: number | null = null, now = new Date()): { key: string; record: ApiKeyRecord } {
+  const created = newKey(owner, ttlMs, now);
+  writeKeys(file, [...readKeys(file), created.record]);
+  return created;
 }
 
 /** Removes the key with this id; false when there is none. */
@@ -92,13 +99,47 @@ export interface ActiveKey {
 }
 
 /**
- * The server's view of the file: keys by hash and by id, re-read whenever
- * the file changes (a stat per lookup), so keys created or revoked with the
- * CLI take effect without a restart.
+ * The server's view of the keys: by hash and by id. The keys come from the
+ * file (FileKeyRing) or from PostgreSQL, shared by replicas
+ * (store/pg-keys.ts); either way a key created or revoked with the CLI takes
+ * effect without a restart.
  */
 export class KeyRing {
   private byHash = new Map<string, ActiveKey>();
   private byId = new Map<string, ActiveKey>();
+
+  /** `where`: where the keys live, for messages. */
+  constructor(readonly where: string) {}
+
+  get size(): number {
+    this.refresh();
+    return this.byHash.size;
+  }
+
+  /** The record of `key`, or null when there is none (expired keys included: the caller says why it refuses). */
+  find(key: string): ActiveKey | null {
+    this.refresh();
+    return this.byHash.get(hashKey(key)) ?? null;
+  }
+
+  /** The key with this id, or null when it was revoked (or never existed). */
+  findId(id: string): ActiveKey | null {
+    this.refresh();
+    return this.byId.get(id) ?? null;
+  }
+
+  /** Brings the keys up to date before a lookup; a ring whose keys are pushed in (replace) needs nothing here. */
+  protected refresh(): void {}
+
+  protected replace(records: ApiKeyRecord[]): void {
+    const keys = records.map((k) => ({ sha256: k.sha256, key: { id: k.id, owner: k.owner, expiresAtMs: k.expires_at ? Date.parse(k.expires_at) : Infinity } }));
+    this.byHash = new Map(keys.map((k) => [k.sha256, k.key]));
+    this.byId = new Map(keys.map((k) => [k.key.id, k.key]));
+  }
+}
+
+/** The keys of the file, re-read whenever it changes (a stat per lookup). */
+export class FileKeyRing extends KeyRing {
   private stamp = '';
 
   /** Throws if the file is malformed now; later breakage is logged and the last good keys stay in force. */
@@ -106,34 +147,20 @@ export class KeyRing {
     readonly file: string,
     private readonly log: (line: string) => void,
   ) {
-    this.refresh(true);
+    super(file);
+    this.load(true);
   }
 
-  get size(): number {
-    this.refresh(false);
-    return this.byHash.size;
+  protected override refresh(): void {
+    this.load(false);
   }
 
-  /** The record of `key`, or null when there is none (expired keys included: the caller says why it refuses). */
-  find(key: string): ActiveKey | null {
-    this.refresh(false);
-    return this.byHash.get(hashKey(key)) ?? null;
-  }
-
-  /** The key with this id, or null when it was revoked (or never existed). */
-  findId(id: string): ActiveKey | null {
-    this.refresh(false);
-    return this.byId.get(id) ?? null;
-  }
-
-  private refresh(strict: boolean): void {
+  private load(strict: boolean): void {
     try {
       const stamp = fileStamp(this.file);
       if (stamp === this.stamp) return;
       this.stamp = stamp;
-      const keys = readKeys(this.file).map((k) => ({ sha256: k.sha256, key: { id: k.id, owner: k.owner, expiresAtMs: k.expires_at ? Date.parse(k.expires_at) : Infinity } }));
-      this.byHash = new Map(keys.map((k) => [k.sha256, k.key]));
-      this.byId = new Map(keys.map((k) => [k.key.id, k.key]));
+      this.replace(readKeys(this.file));
     } catch (err) {
       if (strict) throw err;
       this.log(`API keys not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`);

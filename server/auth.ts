@@ -18,8 +18,9 @@
  * `/metrics` has a credential of its own (metricsGuard).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { KEY_PREFIX, KeyRing, keysFilePath, OWNER_PATTERN } from './api-keys.js';
+import { FileKeyRing, KEY_PREFIX, keysFilePath, OWNER_PATTERN, type KeyRing } from './api-keys.js';
 import type { ServerConfig } from './config.js';
+import { ResumeTokens } from './replica.js';
 
 export type Scope = 'listen' | 'transcripts';
 export const SCOPES: readonly Scope[] = ['listen', 'transcripts'];
@@ -57,6 +58,11 @@ export class Authenticator {
 
   get enabled(): boolean {
     return this.keys !== null;
+  }
+
+  /** Resume tokens of replica `replicaId`, under the token secret (replicas that share TOKEN_SECRET can check each other's). */
+  resumeTokens(replicaId: string): ResumeTokens {
+    return new ResumeTokens(replicaId, this.secret);
   }
 
   /** Whether `credential` (null when none was sent) may act for some owner with `scope`. */
@@ -159,8 +165,12 @@ export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
-/** Resolves the auth mode and the token secret from the configuration, logging what it decided. */
-export function createAuthenticator(cfg: ServerConfig, log: (line: string) => void): Authenticator {
+/**
+ * Resolves the auth mode and the token secret from the configuration, logging
+ * what it decided. `sharedKeys`: the keys in PostgreSQL (store/pg-keys.ts)
+ * when the server has a database; otherwise the file in the data folder.
+ */
+export function createAuthenticator(cfg: ServerConfig, log: (line: string) => void, sharedKeys?: KeyRing): Authenticator {
   const loopback = isLoopbackHost(cfg.host);
   const on = cfg.auth === 'on' || (cfg.auth === 'auto' && !loopback);
   let secret: Buffer;
@@ -178,8 +188,8 @@ export function createAuthenticator(cfg: ServerConfig, log: (line: string) => vo
     );
     return new Authenticator(null, secret, cfg.tokenMaxTtlS);
   }
-  const keys = new KeyRing(keysFilePath(cfg.dataDir), log);
-  log(`auth on: ${keys.size} API key(s) in ${keys.file}${keys.size === 0 ? ' (none yet: create one with `npm run keys -- create OWNER`)' : ''}`);
+  const keys = sharedKeys ?? new FileKeyRing(keysFilePath(cfg.dataDir), log);
+  log(`auth on: ${keys.size} API key(s) in ${keys.where}${keys.size === 0 ? ' (none yet: create one with `npm run keys -- create OWNER`)' : ''}`);
   if (cfg.tokenSecret === '') log('TOKEN_SECRET not set: tokens are signed with a random per-process secret and stop working when the server restarts');
   return new Authenticator(keys, secret, cfg.tokenMaxTtlS);
 }

@@ -19,6 +19,10 @@ export interface ServerConfig extends EngineConfig {
   auth: 'auto' | 'on' | 'off';
   /** Where API keys and stored (encrypted) transcripts live. */
   dataDir: string;
+  /** postgres://... : transcripts in PostgreSQL, shared by replicas (store/pg-store.ts); empty = SQLite in dataDir. */
+  databaseUrl: string;
+  /** This replica's name in resume tokens, which the load balancer routes on (replica.ts); empty = from the host name. */
+  replicaId: string;
   /** HMAC-SHA256 key for tokens, at least 32 bytes; empty = random per process. */
   tokenSecret: string;
   tokenMaxTtlS: number;
@@ -89,6 +93,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'resumeGraceMs', env: 'RESUME_GRACE_MS', flag: 'resume-grace-ms', help: 'how long a dropped session waits for its client to resume it (0 = never)' },
   { key: 'auth', env: 'AUTH', flag: 'auth', help: 'auto (off on a loopback host, on otherwise), on or off' },
   { key: 'dataDir', env: 'DATA_DIR', flag: 'data-dir', help: 'folder for API keys and encrypted transcripts (created when first needed)' },
+  { key: 'databaseUrl', env: 'DATABASE_URL', flag: 'database-url', help: 'postgres://USER:PASSWORD@HOST:PORT/DB: keep transcripts in PostgreSQL, shared by every replica; prefer the env var (empty: SQLite in data-dir)' },
+  { key: 'replicaId', env: 'REPLICA_ID', flag: 'replica-id', help: "this replica's name in resume tokens, which the load balancer routes a resume on; letters, digits, - and _ (empty: from the host name)" },
   { key: 'tokenSecret', env: 'TOKEN_SECRET', flag: 'token-secret', help: 'secret (32+ bytes) that signs tokens; prefer the env var (empty: random per process)' },
   { key: 'tokenMaxTtlS', env: 'TOKEN_MAX_TTL_S', flag: 'token-max-ttl-s', help: 'longest lifetime of a minted token, seconds' },
   { key: 'metricsToken', env: 'METRICS_TOKEN', flag: 'metrics-token', help: 'bearer token that /metrics requires; prefer the env var (empty: /metrics is open with auth off, refused with auth on)' },
@@ -115,6 +121,8 @@ export const DEFAULT_CONFIG: ServerConfig = {
   resumeGraceMs: 30_000,
   auth: 'auto',
   dataDir: './data',
+  databaseUrl: '',
+  replicaId: '',
   tokenSecret: '',
   tokenMaxTtlS: 3600,
   metricsToken: '',
@@ -154,6 +162,7 @@ function coerce(key: keyof ServerConfig, raw: string): ServerConfig[keyof Server
     return n;
   }
   if (key === 'executionProvider' && raw !== 'cpu' && raw !== 'cuda') throw new Error(`config executionProvider: "${raw}" is not cpu or cuda`);
+  if (key === 'databaseUrl' && !/^postgres(ql)?:\/\//.test(raw)) throw new Error(`config databaseUrl: "${raw.slice(0, 12)}..." is not a postgres:// URL`);
   if (key === 'auth' && raw !== 'auto' && raw !== 'on' && raw !== 'off') throw new Error(`config auth: "${raw}" is not auto, on or off`);
   return raw;
 }
@@ -176,7 +185,12 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, base: Partial
 
 /** The configuration as it may be printed: secrets masked. */
 export function printableConfig(cfg: ServerConfig): ServerConfig {
-  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)', metricsToken: cfg.metricsToken === '' ? '' : '(set)' };
+  return { ...cfg, tokenSecret: cfg.tokenSecret === '' ? '' : '(set)', metricsToken: cfg.metricsToken === '' ? '' : '(set)', databaseUrl: maskPassword(cfg.databaseUrl) };
+}
+
+/** A database URL with its password (if any) replaced. */
+function maskPassword(url: string): string {
+  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1(set)@');
 }
 
 export function usage(): string {

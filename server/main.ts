@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const chosen = await chooseStartupModel(cfg.model, { offline: cfg.offline, mirror: cfg.modelMirror, log: (line) => console.log(line) });
   const server = await startServer({ ...cfg, model: chosen.model });
   console.log(`listening on ws://${cfg.host}:${server.port}/v1/listen (health: http://${cfg.host}:${server.port}/healthz)`);
+  console.log(`replica ${server.replicaId}: resume tokens name it, for a load balancer to route resumes here`);
   console.log(`Deepgram clients: baseUrl ws://${cfg.host}:${server.port}/deepgram; OpenAI clients: baseURL http://${cfg.host}:${server.port}/v1`);
   let stopping = false;
   const stop = async (signal: string) => {

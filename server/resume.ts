@@ -17,12 +17,15 @@
  *
  * The ResumeRegistry finds sessions by token: attached ones in a map, dropped
  * ones in an LRU cache whose entries expire after the grace period, which
- * aborts the session and frees it. Tokens are 144 random bits and change at
- * every resume, so a token seen in an old URL is worthless.
+ * aborts the session and frees it. Tokens carry 144 random bits and the id of
+ * the replica that holds the session, under a MAC (replica.ts), and change at
+ * every resume, so a token seen in an old URL is worthless. A token of
+ * another replica means the load balancer could not reach that one: its
+ * session is gone with it, and the refusal says so.
  */
-import { randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { NUMBERED_EVENTS, type ReadyMessage, type ServerMessage } from '../protocol/messages.js';
+import type { ResumeTokens } from './replica.js';
 import type { Session, SessionIo } from './session.js';
 
 /** Numbered events kept after sending, for a client whose socket died with them in flight. */
@@ -135,6 +138,7 @@ export class ResumeRegistry {
    */
   constructor(
     readonly graceMs: number,
+    private readonly tokens: ResumeTokens,
     private readonly onRelease: (session: Session) => void,
   ) {
     this.dropped = new LRUCache<string, ResumableStream>({
@@ -160,7 +164,7 @@ export class ResumeRegistry {
 
   /** A new session of `owner` on `socket`; `makeSession` builds it around its stream. */
   start(socket: SessionIo, owner: string, makeSession: (out: SessionIo) => Session): ResumableStream {
-    const stream = new ResumableStream(this.enabled ? newToken() : '', owner, socket, (s) => this.overflow(s));
+    const stream = new ResumableStream(this.enabled ? this.tokens.mint() : '', owner, socket, (s) => this.overflow(s));
     stream.session = makeSession(stream);
     if (this.enabled) this.attached.set(stream.token, stream);
     return stream;
@@ -186,6 +190,10 @@ export class ResumeRegistry {
    * closed. Throws ResumeError.
    */
   resume(token: string, from: number, owner: string, socket: SessionIo): ResumableStream {
+    const issuer = this.tokens.check(token);
+    if (this.enabled && issuer.ok && issuer.replicaId !== this.tokens.replicaId) {
+      throw new ResumeError(`this session was held by replica ${issuer.replicaId}, which is gone or unreachable; this is ${this.tokens.replicaId}: start a new session`);
+    }
     const stream = this.dropped.get(token) ?? this.attached.get(token);
     // Someone else's token reads as unknown: it tells them nothing.
     if (!stream || stream.owner !== owner) {
@@ -205,7 +213,7 @@ export class ResumeRegistry {
     } else {
       this.dropped.delete(token);
     }
-    const fresh = newToken();
+    const fresh = this.tokens.mint();
     this.attached.set(fresh, stream);
     stream.attach(socket, from, fresh);
     return stream;
@@ -228,8 +236,4 @@ export class ResumeRegistry {
     stream.session.abort();
     this.onRelease(stream.session);
   }
-}
-
-function newToken(): string {
-  return randomBytes(18).toString('base64url');
 }

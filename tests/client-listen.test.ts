@@ -104,7 +104,8 @@ describe('ListenClient', () => {
     const [ready] = payloads(events, 'ready');
     expect(ready.session_id).toBe(client.sessionId);
     expect(ready.config).toMatchObject({ endpointing_ms: 2000, interim_results: true, resume_token: '' });
-    expect(ready.resume_token).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    // REPLICA.RANDOM.MAC (server/replica.ts)
+    expect(ready.resume_token).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{22}$/);
     expect(events[0].event).toBe('ready');
 
     const finals = payloads(events, 'final');

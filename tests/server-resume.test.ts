@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ServerMessage, TranscriptMessage } from '../protocol/messages.js';
+import { ResumeTokens } from '../server/replica.js';
 import { MAX_HELD_MESSAGES, REPLAY_WINDOW, ResumeError, ResumeRegistry, type ResumableStream } from '../server/resume.js';
 import type { Session, SessionIo } from '../server/session.js';
 import { DEFAULT_SESSION_CONFIG } from '../protocol/session-config.js';
@@ -22,10 +23,12 @@ class RecordingSocket implements SessionIo {
   }
 }
 
-function fixture(graceMs = 1000) {
+const SECRET = Buffer.alloc(32, 7);
+
+function fixture(graceMs = 1000, replicaId = 'r1') {
   const released: string[] = [];
   const aborted: string[] = [];
-  const registry = new ResumeRegistry(graceMs, (s) => released.push((s as unknown as { name: string }).name));
+  const registry = new ResumeRegistry(graceMs, new ResumeTokens(replicaId, SECRET), (s) => released.push((s as unknown as { name: string }).name));
   const open = (name: string, owner = 'alice') => {
     const socket = new RecordingSocket();
     const stream = registry.start(socket, owner, () => ({ name, abort: () => aborted.push(name) }) as unknown as Session);
@@ -58,7 +61,7 @@ describe('ResumeRegistry', () => {
     const { socket, stream } = open('a');
     ready(stream);
     const token = (socket.sent[0] as { resume_token: string }).resume_token;
-    expect(token).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(token).toMatch(/^r1\.[A-Za-z0-9_-]{24}\.[A-Za-z0-9_-]{22}$/);
     stream.send(transcript('final', 0)); // numbered 1: the client got it
     stream.send(transcript('partial', 1)); // not numbered, not kept while attached
     stream.send(transcript('final', 1)); // numbered 2: lost in flight
@@ -190,6 +193,26 @@ describe('ResumeRegistry', () => {
     off.registry.socketClosed(o.stream, o.socket, true);
     expect(off.released).toEqual(['b']);
     expect(() => off.registry.resume('', 0, 'alice', new RecordingSocket())).toThrow(/does not resume sessions/);
+  });
+
+  it("names its replica in tokens: another replica's token is refused as gone, a forged one as unknown", () => {
+    const { registry, open } = fixture(1000, 'r1');
+    const { socket, stream } = open('a');
+    ready(stream);
+    const token = (socket.sent[0] as { resume_token: string }).resume_token;
+    registry.socketClosed(stream, socket, true);
+
+    // The load balancer sent it to r2: r2 can tell r1 issued it, and says r1 is gone.
+    const other = fixture(1000, 'r2');
+    expect(() => other.registry.resume(token, 0, 'alice', new RecordingSocket())).toThrow(/held by replica r1, which is gone or unreachable; this is r2/);
+    // A token whose replica part was changed fails its MAC: just unknown, wherever it lands.
+    const forged = token.replace(/^r1\./, 'r2.');
+    expect(() => other.registry.resume(forged, 0, 'alice', new RecordingSocket())).toThrow(/unknown or expired/);
+    // A replica under another secret cannot vouch for the token at all.
+    const foreign = new ResumeRegistry(1000, new ResumeTokens('r2', Buffer.alloc(32, 9)), () => {});
+    expect(() => foreign.resume(token, 0, 'alice', new RecordingSocket())).toThrow(/unknown or expired/);
+    // The replica that holds it resumes it.
+    expect(registry.resume(token, 0, 'alice', new RecordingSocket())).toBe(stream);
   });
 
   it('clear() lets every dropped session go', () => {

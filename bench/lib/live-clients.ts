@@ -1,19 +1,23 @@
 /**
  * The live-client load the streams, capacity and continuous benches share:
  * the server process (testkit/server-process.ts: ours, or the sherpa-onnx-node
- * peer of sherpa-server.ts), N WebSocket clients on
+ * peer of sherpa-server.ts; or two of ours behind HAProxy running
+ * deploy/haproxy.cfg, testkit/haproxy.ts), N WebSocket clients on
  * loopback each sending its own plan (live-audio.ts) in 20 ms frames at
  * real-time pace from one timer, with every frame's send time and every
  * message's receipt time on one clock (performance.now()); and the figures
  * every such run reports alike: server CPU, RSS, batching, model time,
  * dropped partials and event-loop lag (from /proc and /metrics), the drain
  * after `close`, the load generator's own lag, and the "kept real time"
- * verdict. Figures a server does not export are null.
+ * verdict. Figures a server does not export are null. Behind HAProxy the
+ * server figures are the replicas' together (CPU, RSS and counters summed,
+ * event-loop lag the worse replica's), and HAProxy's own CPU is given apart.
  */
 import WebSocket from 'ws';
 import type { ServerMessage, TranscriptMessage } from '../../protocol/messages.js';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../testkit/paths.js';
+import { startHaproxy } from '../../testkit/haproxy.js';
 import { cpuSeconds, promValue, rssMiB, startServerProcess, startTsProcess, type ServerProcess } from '../../testkit/server-process.js';
 import type { Plan } from './live-audio.js';
 import { percentile, round } from './stats.js';
@@ -62,6 +66,7 @@ export class Client {
   }
 
   static async connect(port: number, plan: Plan, endpointingMs: number): Promise<Client> {
+    // Behind HAProxy a session is spread to a replica at the upgrade, like any client's.
     const ws = new WebSocket(`ws://127.0.0.1:${port}/v1/listen?encoding=pcm_s16le&sample_rate=16000&endpointing_ms=${endpointingMs}`);
     await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
     return new Client(ws, plan);
@@ -107,31 +112,48 @@ async function pace(clients: Client[]): Promise<number[]> {
   return lagsMs;
 }
 
+/** What the clients drive: the port they connect to, the server processes behind it, and a proxy's pid when there is one. */
+export interface Target {
+  port: number;
+  servers: ServerProcess[];
+  proxyPid: number | null;
+}
+
 async function metricsText(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 }
 
-/** Waits until the server used under 20% of a core over half a second, or SETTLE_MAX_MS. */
-async function settle(pid: number): Promise<void> {
+const cpuOf = (pids: number[]) => pids.reduce((s, pid) => s + cpuSeconds(pid), 0);
+
+/** Waits until the servers used under 20% of a core over half a second, or SETTLE_MAX_MS. */
+async function settle(pids: number[]): Promise<void> {
   for (let waited = 0; waited < SETTLE_MAX_MS; waited += 500) {
-    const cpu0 = cpuSeconds(pid);
+    const cpu0 = cpuOf(pids);
     await new Promise((r) => setTimeout(r, 500));
-    if (cpuSeconds(pid) - cpu0 < 0.1) return;
+    if (cpuOf(pids) - cpu0 < 0.1) return;
   }
 }
 
-/** Which server the clients drive: ours (server/main.ts) or the sherpa-onnx-node peer (sherpa-server.ts). */
-export type ServerKind = 'ours' | 'sherpa';
-export const SERVER_KINDS: readonly ServerKind[] = ['ours', 'sherpa'];
+/** Which server the clients drive: ours (server/main.ts), the sherpa-onnx-node peer (sherpa-server.ts), or two of ours behind HAProxy. */
+export type ServerKind = 'ours' | 'sherpa' | 'haproxy';
+export const SERVER_KINDS: readonly ServerKind[] = ['ours', 'sherpa', 'haproxy'];
 
-/** Starts the server process of `kind` (with `--model` when given), runs `body` against it, and stops it. */
-export async function withServer<T>(model: string, body: (server: ServerProcess) => Promise<T>, kind: ServerKind = 'ours'): Promise<T> {
+/** Starts the server process(es) of `kind` (with `--model` when given), runs `body` against them, and stops them. */
+export async function withServer<T>(model: string, body: (target: Target) => Promise<T>, kind: ServerKind = 'ours'): Promise<T> {
   const args = model ? ['--model', model] : [];
-  const server = kind === 'ours' ? await startServerProcess(args) : await startTsProcess(path.join(PROJECT_ROOT, 'bench/lib/sherpa-server.ts'), ['--port', '0', ...args]);
+  const servers: ServerProcess[] = [];
+  let proxy: Awaited<ReturnType<typeof startHaproxy>> | null = null;
   try {
-    return await body(server);
+    if (kind === 'sherpa') servers.push(await startTsProcess(path.join(PROJECT_ROOT, 'bench/lib/sherpa-server.ts'), ['--port', '0', ...args]));
+    else if (kind === 'ours') servers.push(await startServerProcess(args));
+    else {
+      for (const id of ['replica1', 'replica2']) servers.push(await startServerProcess([...args, '--replica-id', id]));
+      proxy = await startHaproxy(`127.0.0.1:${servers[0].port}`, `127.0.0.1:${servers[1].port}`);
+    }
+    return await body({ port: proxy?.port ?? servers[0].port, servers, proxyPid: proxy?.pid ?? null });
   } finally {
-    await server.stop();
+    await proxy?.stop();
+    for (const s of servers) await s.stop();
   }
 }
 
@@ -148,25 +170,33 @@ export interface Load {
  * every `closed` and reads the server's figures. It starts once the server is
  * idle, so a run after an overloaded one does not inherit its backlog.
  */
-export async function runLoad(server: ServerProcess, plans: Plan[], endpointingMs: number): Promise<Load> {
-  await settle(server.pid);
-  const metrics0 = await metricsText(server.port);
-  const cpu0 = cpuSeconds(server.pid);
+export async function runLoad(target: Target, plans: Plan[], endpointingMs: number): Promise<Load> {
+  const pids = target.servers.map((s) => s.pid);
+  const rssOf = () => pids.reduce((sum, pid) => sum + rssMiB(pid), 0);
+  const metricsTexts = () => Promise.all(target.servers.map((s) => metricsText(s.port)));
+  await settle(pids);
+  // Each replica's text in turn: promValue sums a series over all of them.
+  const metrics0 = (await metricsTexts()).join('\n');
+  const cpu0 = cpuOf(pids);
+  const proxyCpu0 = target.proxyPid === null ? NaN : cpuSeconds(target.proxyPid);
   const wall0 = performance.now();
   let rssPeakMiB = 0;
-  const sampler = setInterval(() => (rssPeakMiB = Math.max(rssPeakMiB, rssMiB(server.pid))), 500);
-  const clients = await Promise.all(plans.map((plan) => Client.connect(server.port, plan, endpointingMs)));
+  const sampler = setInterval(() => (rssPeakMiB = Math.max(rssPeakMiB, rssOf())), 500);
+  const clients = await Promise.all(plans.map((plan) => Client.connect(target.port, plan, endpointingMs)));
   const sendLagMs = await pace(clients);
   await Promise.all(clients.map((c) => c.closed(CLOSE_TIMEOUT_MS)));
   clearInterval(sampler);
   const wallS = (performance.now() - wall0) / 1000;
-  const cpuS = cpuSeconds(server.pid) - cpu0;
-  const rssEndMiB = rssMiB(server.pid);
-  const metrics1 = await metricsText(server.port);
+  const cpuS = cpuOf(pids) - cpu0;
+  const proxyCpuS = target.proxyPid === null ? NaN : cpuSeconds(target.proxyPid) - proxyCpu0;
+  const rssEndMiB = rssOf();
+  const texts1 = await metricsTexts();
+  const metrics1 = texts1.join('\n');
   // A figure the server does not export (the sherpa peer has only the audio counter) is null, not 0.
   const has = (name: string) => new RegExp(`^${name}[ {]`, 'm').test(metrics1);
   const d = (name: string, labels = '') => (has(name) ? promValue(metrics1, name, labels) - promValue(metrics0, name, labels) : NaN);
-  const at = (name: string) => (has(name) ? promValue(metrics1, name) : NaN);
+  // A gauge: the worst replica's.
+  const at = (name: string) => (has(name) ? Math.max(...texts1.map((t) => promValue(t, name))) : NaN);
 
   const drains = clients.map((c) => c.closedAtMs - c.closeSentAtMs);
   const notClosed = drains.filter((x) => !Number.isFinite(x)).length;
@@ -176,6 +206,7 @@ export async function runLoad(server: ServerProcess, plans: Plan[], endpointingM
     audio_s: round(audioS),
     server_cpu_s: round(cpuS, 1),
     server_cpu_pct_of_core: round((cpuS / wallS) * 100),
+    proxy_cpu_pct_of_core: round((proxyCpuS / wallS) * 100, 1),
     server_rss_peak_mib: round(Math.max(rssPeakMiB, rssEndMiB)),
     server_rss_end_mib: round(rssEndMiB),
     asr_mean_batch: round(d('lt_asr_batch_size_sum') / d('lt_asr_batch_size_count'), 2),

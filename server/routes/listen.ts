@@ -24,6 +24,7 @@ import { SendGuard, sendGuarded } from '../backpressure.js';
 import type { ServerConfig } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { ServedModels } from '../models.js';
+import type { ResumeTokens } from '../replica.js';
 import { ResumeError, ResumeRegistry, type ResumableStream } from '../resume.js';
 import { Session, sessionDeps, type SessionIo } from '../session.js';
 
@@ -55,12 +56,12 @@ export interface ListenRoute {
   drain(): Promise<void>;
 }
 
-export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, models: ServedModels, metrics: Metrics, admission: Admission): ListenRoute {
+export function registerListenRoute(app: uWS.TemplatedApp, cfg: ServerConfig, models: ServedModels, metrics: Metrics, admission: Admission, tokens: ResumeTokens): ListenRoute {
   const deps = sessionDeps(cfg, models, metrics);
   // Each session's place in the caps, held from its start until it is let go.
   const sessions = new Map<Session, Place>();
   // A session leaves `sessions` and the caps when it is let go: at once, or after its grace period when dropped.
-  const resume = new ResumeRegistry(cfg.resumeGraceMs, (s) => {
+  const resume = new ResumeRegistry(cfg.resumeGraceMs, tokens, (s) => {
     const place = sessions.get(s);
     if (!place) return;
     sessions.delete(s);

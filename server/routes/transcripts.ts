@@ -15,7 +15,7 @@
  */
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { EnvelopeError, isValidTranscriptId, parseEnvelope, TRANSCRIPT_ID_PATTERN } from '../../protocol/envelope.js';
-import type { TranscriptInfo, TranscriptStore } from '../store/transcript-store.js';
+import { StoreUnavailableError, type TranscriptInfo, type TranscriptStore } from '../store/transcript-store.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
 /** A body over the limit is read (and dropped) up to this many times the limit before the connection is cut. */
@@ -30,7 +30,7 @@ export interface TranscriptRouteOptions {
   log?: (line: string) => void;
 }
 
-export type TranscriptErrorCode = 'unauthorized' | 'not_found' | 'bad_id' | 'bad_envelope' | 'payload_too_large' | 'internal';
+export type TranscriptErrorCode = 'unauthorized' | 'not_found' | 'bad_id' | 'bad_envelope' | 'payload_too_large' | 'unavailable' | 'internal';
 
 interface Reply {
   status: number;
@@ -47,6 +47,7 @@ const STATUS_LINES: Record<number, string> = {
   404: '404 Not Found',
   413: '413 Payload Too Large',
   500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
 };
 
 export function registerTranscriptRoutes(app: TemplatedApp, store: TranscriptStore, getOwner: GetOwner, options: TranscriptRouteOptions = {}): void {
@@ -169,11 +170,15 @@ class Exchange {
     return !this.aborted && !this.answered;
   }
 
-  /** Answers with whatever `work` resolves to, or a bare 500 if it throws. */
+  /** Answers with whatever `work` resolves to, 503 when the store is unreachable, or a bare 500 if it throws otherwise. */
   run(work: () => Promise<Reply>): void {
     work().then(
       (reply) => this.reply(reply),
       (err: unknown) => {
+        if (err instanceof StoreUnavailableError) {
+          this.log(`transcript store unavailable: ${err.message}`);
+          return this.reply(error(503, 'unavailable', 'the transcript store is unreachable; try again shortly'));
+        }
         this.log(`transcript store error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         this.reply(error(500, 'internal', 'internal error'));
       },

@@ -1,6 +1,6 @@
 /**
  * The storage interface for encrypted transcripts, so backends can be swapped
- * (SQLite now, sqlite-store.ts; PostgreSQL later). A store keeps, per owner
+ * (SQLite, sqlite-store.ts, embedded; PostgreSQL, pg-store.ts, shared by replicas). A store keeps, per owner
  * and transcript id, one envelope JSON text (ciphertext: the server cannot
  * read it) plus the little metadata listing needs. Every method is scoped to
  * an owner: no call can see or touch another owner's transcripts.
@@ -36,4 +36,9 @@ export interface TranscriptStore {
   /** Permanently deletes all of `owner`'s transcripts; returns how many there were. */
   deleteAll(owner: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/** The backend cannot be reached now (a lost database connection); the message says which and why. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
 }
