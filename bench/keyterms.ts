@@ -12,8 +12,8 @@
  * has not, and the same counting every keyterm sent that the sentence does
  * not say. Then the held-out set (`synth.py heldout 300`) with no keyterms
  * and with 20 unrelated ones (pool terms, said in none of its sentences):
- * their WER and the change. Times are wall ms per utterance, model included,
- * one recognizer thread.
+ * their WER and the change. Times are wall and CPU ms per utterance, model
+ * included, one recognizer thread.
  */
 import { readSetOrExit } from './lib/read-set.js';
 import path from 'node:path';
@@ -43,20 +43,23 @@ const recognizer = await CtcRecognizer.load({
 });
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-async function timed(audio: Float32Array[], keyterms: (Keyterms | undefined)[]): Promise<{ texts: string[]; ms: number }> {
+/** Transcripts, and wall and CPU ms per utterance (CPU: the whole process's, which on a shared machine varies less). */
+async function timed(audio: Float32Array[], keyterms: (Keyterms | undefined)[]): Promise<{ texts: string[]; ms: number; cpuMs: number }> {
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const texts = await transcribeWithKeyterms(recognizer, audio, keyterms);
-  return { texts, ms: (performance.now() - started) / audio.length };
+  const cpu = process.cpuUsage(cpuStarted);
+  return { texts, ms: (performance.now() - started) / audio.length, cpuMs: (cpu.user + cpu.system) / 1000 / audio.length };
 }
 
 const occurrences = sentences.reduce((n, s) => n + s.said.length, 0);
 console.log(`${sentences.length} keyterm sentences from ${dir} (${occurrences} keyterm occurrences; ${sentences[0].keyterms.length} keyterms sent with each, ${distractors.length} distractors in all)`);
-console.log('decoding                 recall          WER     distractor ins.  any unsaid ins.  ms/utt');
+console.log('decoding                 recall          WER     distractor ins.  any unsaid ins.  ms/utt (CPU)');
 // The model's first calls are slower (onnxruntime warms up): one unscored pass first.
 await transcribeWithKeyterms(recognizer, audio.slice(0, 8), []);
 for (const boost of [undefined, ...boosts]) {
   const keyterms = sentences.map((s) => (boost === undefined ? undefined : { phrases: s.keyterms, boostNats: boost }));
-  const { texts, ms } = await timed(audio, keyterms);
+  const { texts, ms, cpuMs } = await timed(audio, keyterms);
   const pairs = sentences.map((s, i) => ({ reference: s.text, hypothesis: texts[i] }));
   const said = (i: number) => sentences[i].said;
   const byDistractors = scoreKeyterms(pairs, said, (i) => sentences[i].keyterms.filter((k) => distractors.includes(k)));
@@ -65,7 +68,7 @@ for (const boost of [undefined, ...boosts]) {
   console.log(
     `${name.padEnd(24)} ${`${byDistractors.recalled}/${byDistractors.occurrences} ${pct(byDistractors.recalled / byDistractors.occurrences)}`.padEnd(15)} ` +
       `${pct(corpusWer(pairs).wer).padEnd(7)} ${`${byDistractors.sentencesWithInsertion}/${sentences.length} ${pct(byDistractors.sentencesWithInsertion / sentences.length)}`.padEnd(16)} ` +
-      `${`${byUnsaid.sentencesWithInsertion}/${sentences.length} ${pct(byUnsaid.sentencesWithInsertion / sentences.length)}`.padEnd(16)} ${ms.toFixed(0)}`,
+      `${`${byUnsaid.sentencesWithInsertion}/${sentences.length} ${pct(byUnsaid.sentencesWithInsertion / sentences.length)}`.padEnd(16)} ${ms.toFixed(0)} (${cpuMs.toFixed(0)})`,
   );
   if (boost !== undefined && byUnsaid.insertions.length > 0) console.log(`  inserted: ${byUnsaid.insertions.join(', ')}`);
   if (process.argv.includes('--misses') && boost !== undefined) {
@@ -86,11 +89,11 @@ if (!process.argv.includes('--no-heldout')) {
   const wers: number[] = [];
   for (const boost of [undefined, ...boosts]) {
     const keyterms = heldout.audio.map(() => (boost === undefined ? undefined : { phrases: unrelated, boostNats: boost }));
-    const { texts, ms } = await timed(heldout.audio, keyterms);
+    const { texts, ms, cpuMs } = await timed(heldout.audio, keyterms);
     const wer = corpusWer(heldout.items.map((it, i) => ({ reference: it.text, hypothesis: texts[i] }))).wer;
     wers.push(wer);
     const change = boost === undefined ? '' : ` (${((wer - wers[0]) * 100 >= 0 ? '+' : '')}${((wer - wers[0]) * 100).toFixed(2)} points)`;
-    console.log(`${(boost === undefined ? 'no keyterms' : `20 unrelated, boost ${boost}`).padEnd(24)} WER ${pct(wer)}${change}, ${ms.toFixed(0)} ms per utterance`);
+    console.log(`${(boost === undefined ? 'no keyterms' : `20 unrelated, boost ${boost}`).padEnd(24)} WER ${pct(wer)}${change}, ${ms.toFixed(0)} ms per utterance (CPU ${cpuMs.toFixed(0)})`);
   }
 }
 await recognizer.close();

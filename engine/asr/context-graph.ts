@@ -23,7 +23,11 @@ export interface Keyterms {
  * bonus that crowds the beam until it is taken back). 2 nats found 68% of the
  * keyterms (1.5: 61%, 2.5: 75%, 3: 76%) with no distractor inserted, and moved
  * the held-out WER by +0.4 points with 20 unrelated keyterms (1.5: +0.2,
- * 2.5: +1.2): the most that stays within half a point.
+ * 2.5: +1.2): the most that stays within half a point. The same boost per
+ * token is what keyterm spotting (keyterm-spotting.ts) allows a keyterm to
+ * fall short of the words it replaces: with it, 2 finds 84% (1.5: 78%, 2.5:
+ * 91%) with 1 sentence of 150 getting a distractor, and moves the held-out
+ * WER by +0.46 points with 20 unrelated keyterms (1.5: +0.30, 2.5: +1.35).
  */
 export const DEFAULT_KEYTERM_BOOST_NATS = 2;
 

@@ -8,9 +8,10 @@
  */
 import { ContextGraph, tokenizePhrase, type Keyterms } from './context-graph.js';
 import { greedyDecode, joinWords, prefixBeamSearch, type CtcHypothesis, type RecognizedWord, type SearchPruning } from './ctc.js';
+import { spotKeyterms, type SpottedPhrase } from './keyterm-spotting.js';
 import { lexiconOf, TokenScoreCache, type LmFusion } from './lm-fusion.js';
 import { NgramLm } from './ngram-lm.js';
-import { parseTokens, type TokenTable } from './tokens.js';
+import { parseTokens, WORD_BOUNDARY, type TokenTable } from './tokens.js';
 
 export interface RecognitionResult {
   text: string;
@@ -46,7 +47,7 @@ export interface SearchSpec {
 }
 
 /**
- * Keyterm graphs kept by a search, by their keyterms' content: a session's
+ * Keyterm graphs (and spelt phrases) kept by a search, by their keyterms' content: a session's
  * finals reuse its graph, and sessions with the same list share one (they
  * share nothing else). A graph at the protocol's limits (100 phrases of 50
  * characters: 5k nodes, a Map each) measured 1.2 MiB, so 16 of them stay
@@ -54,11 +55,20 @@ export interface SearchSpec {
  */
 const MAX_KEYTERM_GRAPHS = 16;
 
+/** A session's keyterms as the search uses them: the graph the beam walks, and the phrases spotted after it. */
+interface KeytermSearch {
+  graph: ContextGraph;
+  phrases: SpottedPhrase[];
+}
+
 export class CtcSearch {
   readonly tokens: TokenTable;
   private readonly fusion: LmFusion | undefined;
   /** Oldest first, so the first is the one to forget. */
-  private readonly keytermGraphs = new Map<string, ContextGraph>();
+  private readonly keytermSearches = new Map<string, KeytermSearch>();
+  /** Whether each token starts a word, and how many characters it spells (for keyterm spotting). */
+  private readonly startsWord: boolean[];
+  private readonly charsOf: number[];
 
   constructor(
     private readonly spec: SearchSpec,
@@ -66,33 +76,44 @@ export class CtcSearch {
     readonly frameMs: number,
   ) {
     this.tokens = parseTokens(spec.tokensText);
+    this.startsWord = this.tokens.symbols.map((s) => s.startsWith(WORD_BOUNDARY));
+    this.charsOf = this.tokens.symbols.map((s, v) => (v === this.tokens.blankId ? 0 : s.replace(WORD_BOUNDARY, '').length));
     this.fusion = spec.lm.lmPath || spec.lm.wordLmPath ? lmFusion(spec.lm, this.tokens) : undefined;
   }
 
   /**
    * The result of `frames` frames of [T, vocab] log-probabilities from
    * `offset`: greedy for a partial or when finals are greedy, else the beam
-   * search, biased by `keyterms` if given.
+   * search, biased by `keyterms` if given (the beam's bonus, then spotting:
+   * keyterm-spotting.ts).
    */
   decode(logProbs: Float32Array, offset: number, frames: number, vocab: number, partial: boolean, keyterms: Keyterms | undefined): RecognitionResult {
     const beam = this.spec.decoding === 'beam' && !partial;
-    const graph = beam && keyterms ? this.keytermGraph(keyterms) : undefined;
-    const hyp = beam
-      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.spec.beamSize, this.fusion, this.spec.pruning, graph)
+    const biasing = beam && keyterms ? this.keytermSearch(keyterms) : undefined;
+    let hyp = beam
+      ? prefixBeamSearch(logProbs, offset, frames, vocab, this.tokens.blankId, this.spec.beamSize, this.fusion, this.spec.pruning, biasing?.graph)
       : greedyDecode(logProbs, offset, frames, vocab, this.tokens.blankId);
+    if (biasing) {
+      // A keyterm may fall short of the words it replaces by the bonus the beam would give it: the boost per token.
+      hyp = spotKeyterms(logProbs, offset, frames, vocab, this.tokens.blankId, hyp, biasing.phrases, this.startsWord, this.charsOf, biasing.graph.boostNats);
+    }
     return resultOf(hyp, this.tokens, this.frameMs);
   }
 
-  /** The graph of `keyterms`, built on first use (throws for a phrase the model has no tokens for). */
-  private keytermGraph(keyterms: Keyterms): ContextGraph {
+  /** The graph and spelt phrases of `keyterms`, built on first use (throws for a phrase the model has no tokens for). */
+  private keytermSearch(keyterms: Keyterms): KeytermSearch {
     const key = JSON.stringify([keyterms.phrases, keyterms.boostNats]);
-    let graph = this.keytermGraphs.get(key);
-    if (!graph) {
-      graph = new ContextGraph(keyterms.phrases.map((p) => tokenizePhrase(p, this.tokens.symbols)), keyterms.boostNats);
-      if (this.keytermGraphs.size === MAX_KEYTERM_GRAPHS) this.keytermGraphs.delete(this.keytermGraphs.keys().next().value!);
-      this.keytermGraphs.set(key, graph);
+    let search = this.keytermSearches.get(key);
+    if (!search) {
+      const spelt = keyterms.phrases.map((p) => tokenizePhrase(p, this.tokens.symbols));
+      search = {
+        graph: new ContextGraph(spelt, keyterms.boostNats),
+        phrases: spelt.map((tokenIds) => ({ tokenIds, chars: tokenIds.reduce((n, v) => n + this.charsOf[v], 0) })),
+      };
+      if (this.keytermSearches.size === MAX_KEYTERM_GRAPHS) this.keytermSearches.delete(this.keytermSearches.keys().next().value!);
+      this.keytermSearches.set(key, search);
     }
-    return graph;
+    return search;
   }
 }
 
