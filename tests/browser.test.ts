@@ -24,6 +24,9 @@
  * Opus run writes a screenshot mid-recording (level meter moving, a partial,
  * finals with speakers, the latency readout) and prints its path.
  *
+ * Last, the minimal example page (client/examples/browser.html, served at
+ * /examples/browser.html) records the sentence through /client.js.
+ *
  * The final text is checked against what was said, within the demo model's
  * measured bound (tests/helpers/demo-model.ts).
  */
@@ -168,7 +171,7 @@ beforeAll(async () => {
 });
 
 /** A fresh tab on the page, with its errors and console lines collected. */
-async function openPage(at = origin, context = browser!): Promise<{ page: Page; pageErrors: string[]; consoleLines: string[] }> {
+async function openPage(url = `${origin}/`, context = browser!): Promise<{ page: Page; pageErrors: string[]; consoleLines: string[] }> {
   const page = await context.newPage();
   page.setDefaultTimeout(30_000);
   const pageErrors: string[] = [];
@@ -176,7 +179,7 @@ async function openPage(at = origin, context = browser!): Promise<{ page: Page; 
   const consoleLines: string[] = [];
   page.on('console', (msg) => consoleLines.push(`${msg.type()}: ${msg.text()}`));
   page.on('dialog', (dialog) => void dialog.accept());
-  await page.goto(`${at}/`);
+  await page.goto(url);
   return { page, pageErrors, consoleLines };
 }
 
@@ -321,7 +324,7 @@ it('shows the demo-model notice while a demo model serves, and none with another
   try {
     const models = (await (await fetch(`http://127.0.0.1:${real.port}/v1/models`)).json()) as { data: Array<{ id: string; demo: boolean }> };
     expect(models.data.map((m) => [m.id, m.demo])).toEqual([['real-model', false]]);
-    const other = await openPage(`http://127.0.0.1:${real.port}`);
+    const other = await openPage(`http://127.0.0.1:${real.port}/`);
     await other.page.waitForLoadState('networkidle');
     expect(await other.page.locator('#demo-notice').isVisible()).toBe(false);
     // That server has no diarization model: the page says so and does not offer speaker labels.
@@ -351,7 +354,7 @@ interface UploadRun {
 async function recordConversation(upload: string, options: { withoutWebCodecs?: boolean; screenshot?: string } = {}): Promise<UploadRun> {
   const context = await launchBrowser(conversationWavPath, `profile-${upload}${options.withoutWebCodecs ? '-no-webcodecs' : ''}`);
   if (options.withoutWebCodecs) await context.addInitScript('delete window.AudioEncoder; delete window.AudioData;');
-  const { page, pageErrors, consoleLines } = await openPage(origin, context);
+  const { page, pageErrors, consoleLines } = await openPage(`${origin}/`, context);
   let binaryBytes = 0;
   page.on('websocket', (ws) => ws.on('framesent', (frame) => (binaryBytes += typeof frame.payload === 'string' ? 0 : frame.payload.length)));
   await page.locator('#diarize').waitFor();
@@ -428,4 +431,19 @@ it('falls back to MediaRecorder WebM/Opus where WebCodecs is missing, and still 
   expect(fallback.uploadInfo).toMatch(/^Sending Opus \(MediaRecorder\), \d+ kbit\/s$/);
   checkRun('Opus (MediaRecorder, WebCodecs removed)', fallback);
   expect(fallback.kbitPerS).toBeLessThan(64);
+}, 120_000);
+
+it('the minimal browser example records through /client.js and shows finals', async () => {
+  const context = await launchBrowser(wavPath, 'profile-example');
+  const { page, pageErrors } = await openPage(`${origin}/examples/browser.html`, context);
+  await page.getByRole('button', { name: 'Start' }).click();
+  await page.locator('#status').filter({ hasText: /^Listening \(webcodecs\)/ }).waitFor();
+  await page.locator('#finals li').first().waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Stop' }).click();
+  await page.locator('#status').filter({ hasText: /^Done: / }).waitFor({ timeout: 30_000 });
+  const heard = (await page.locator('#finals li').allTextContents()).join(' ');
+  const wer = wordErrorRate(SENTENCE, heard).wer;
+  console.log(`${describeWer('example page', wer, TEST_MODEL_WER.sentence)}: ${JSON.stringify(heard)}`);
+  expect(wer).toBeLessThan(TEST_MODEL_WER.sentence.bound);
+  expect(pageErrors).toEqual([]);
 }, 120_000);
