@@ -75,8 +75,6 @@ interface Live {
   /** stops the audio source; frames already captured are sent first */
   stopAudio: () => Promise<void>;
   finishing: boolean;
-  /** what is uploaded, for the readout */
-  uploadLabel: string;
   /** audio bytes handed to the client so far, for the upload rate */
   sentBytes: number;
   /** performance.now() at stream time 0 (live audio only): where the latency readout measures from */
@@ -146,7 +144,7 @@ const ERROR_ADVICE: Record<ErrorCode | ListenError['code'], string> = {
   aborted: 'Stopped.',
 };
 
-/** The advice for `code`, with the server's own words where the advice needs them. */
+/** The advice for `code`: one ending in a full stop stands alone, the others are followed by the server's own words. */
 function errorAdvice(code: ErrorCode | ListenError['code'], detail: string): string {
   const advice = ERROR_ADVICE[code] ?? `Error (${code})`;
   return advice.endsWith('.') ? advice : `${advice}: ${detail}`;
@@ -256,7 +254,7 @@ function startSession(upload: UploadConfig, uploadLabel: string): Live {
     config: { ...upload, interim_results: true, diarize: ui.diarize.checked && diarizationAvailable },
     ...(token ? { token } : {}),
   });
-  const session: Live = { client, stopAudio: async () => {}, finishing: false, uploadLabel, sentBytes: 0, streamStartMs: null, latenciesMs: [] };
+  const session: Live = { client, stopAudio: async () => {}, finishing: false, sentBytes: 0, streamStartMs: null, latenciesMs: [] };
   ui.latency.textContent = '';
   ui.uploadInfo.textContent = `Sending ${uploadLabel}`;
   const startedAt = performance.now();
