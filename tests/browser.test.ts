@@ -24,7 +24,8 @@
  * Opus run writes a screenshot mid-recording (level meter moving, a partial,
  * finals with speakers, the latency readout) and prints its path.
  *
- * Last, the minimal example page (client/examples/browser.html, served at
+ * A server with sign-in on refuses a page without a valid token: the page
+ * says so in words, not as a lost connection. Last, the minimal example page (client/examples/browser.html, served at
  * /examples/browser.html) records the sentence through /client.js.
  *
  * The final text is checked against what was said, within the demo model's
@@ -446,4 +447,20 @@ it('the minimal browser example records through /client.js and shows finals', as
   console.log(`${describeWer('example page', wer, TEST_MODEL_WER.sentence)}: ${JSON.stringify(heard)}`);
   expect(wer).toBeLessThan(TEST_MODEL_WER.sentence.bound);
   expect(pageErrors).toEqual([]);
+}, 120_000);
+
+it('says in words that the token is missing or wrong when a server with sign-in on refuses the session', async () => {
+  const locked = await startTestServer({ dataDir: path.join(root, 'data-locked'), auth: 'on', tokenSecret: 'a-test-secret-of-at-least-32-characters!' });
+  try {
+    const { page, pageErrors } = await openPage(`http://127.0.0.1:${locked.port}/`);
+    await page.locator('summary', { hasText: 'Settings' }).click();
+    await page.locator('#token').fill('not-a-token');
+    await page.locator('#record').click();
+    // Browsers hide the upgrade's 401: at the first retry the page asks GET /v1/models with the token, and stops.
+    await waitForStatus(page, /^Not allowed: the access token is missing, wrong or expired/, 10_000);
+    expect(await page.locator('#record').isDisabled()).toBe(false);
+    expect(pageErrors).toEqual([]);
+  } finally {
+    await locked.shutdown();
+  }
 }, 120_000);

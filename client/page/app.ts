@@ -277,7 +277,21 @@ function startSession(upload: UploadConfig, uploadLabel: string): Live {
   client.on('error', (err) => {
     if (!err.fatal) setStatus(`Warning: ${errorAdvice(err.code, err.message)}`, true);
   });
-  client.on('reconnecting', (r) => setStatus(`Connection lost; reconnecting (attempt ${r.attempt})…`, true));
+  client.on('reconnecting', (r) => {
+    if (client.sessionId !== '') {
+      setStatus(`Connection lost; reconnecting (attempt ${r.attempt})…`, true);
+      return;
+    }
+    setStatus(`Cannot connect yet; trying again (attempt ${r.attempt})…`, true);
+    // A refused token will not get better by retrying: say so at once instead of after every attempt.
+    if (r.attempt === 1) {
+      void whyNoSession().then((why) => {
+        if (why.code !== 'unauthorized' || client.state === 'ended') return;
+        setStatus(why.text, true);
+        client.abort();
+      });
+    }
+  });
   client.on('resumed', () => setStatus('Reconnected: the session was resumed, nothing was lost. Listening…'));
   client.done
     .then(
@@ -290,7 +304,7 @@ function startSession(upload: UploadConfig, uploadLabel: string): Live {
       async (err: unknown) => {
         // An abort is this page's own doing, and it has said why already.
         if (err instanceof ListenClientError && err.code === 'aborted') return;
-        if (err instanceof ListenClientError && err.code === 'connection_lost' && session.client.sessionId === '') setStatus(await whyNoSession(), true);
+        if (err instanceof ListenClientError && err.code === 'connection_lost' && session.client.sessionId === '') setStatus((await whyNoSession()).text, true);
         else if (err instanceof ListenClientError) setStatus(errorAdvice(err.code, err.message), true);
         else setStatus(`The session ended: ${errorText(err)}`, true);
       },
@@ -323,14 +337,14 @@ function showLatency(session: Live, latencyMs: number): void {
  * server over HTTP with the same token whether it is the token (401) or the
  * server itself (unreachable; else a full server's 503 at the upgrade).
  */
-async function whyNoSession(): Promise<string> {
+async function whyNoSession(): Promise<{ code: 'unauthorized' | 'unreachable' | 'overloaded'; text: string }> {
   try {
     await api('GET', '/v1/models');
   } catch (err) {
-    if (/answered 401/.test(errorText(err))) return errorAdvice('unauthorized', '');
-    return `Cannot reach the server (${errorText(err)}). Check that it is running and try again.`;
+    if (/answered 401/.test(errorText(err))) return { code: 'unauthorized', text: errorAdvice('unauthorized', '') };
+    return { code: 'unreachable', text: `Cannot reach the server (${errorText(err)}). Check that it is running and try again.` };
   }
-  return `The server refused the session. ${errorAdvice('overloaded', '')}`;
+  return { code: 'overloaded', text: `The server refused the session. ${errorAdvice('overloaded', '')}` };
 }
 
 /** Stops the audio, then asks the server for the last finals; `done` reports the end. */
