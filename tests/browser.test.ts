@@ -387,7 +387,8 @@ async function recordConversation(upload: string, options: { withoutWebCodecs?: 
     .catch(() => {});
   const uploadInfo = (await page.locator('#upload-info').textContent()) ?? '';
   await page.locator('#stop').click();
-  await waitForStatus(page, /^Done: /, 30_000);
+  // Generous: the finals of a backlog come first, and on a shared 2-core machine the server may run well behind real time.
+  await waitForStatus(page, /^Done: /, 120_000);
   const [, receivedS] = /^Done: ([\d.]+) s of audio/.exec(await statusText(page)) ?? [];
   const texts = await page.locator('#transcript li.final .text').allTextContents();
   const speakers = await page.locator('#transcript li.final .speaker').allTextContents();
@@ -425,14 +426,14 @@ it('uploads Opus from WebCodecs at a fifth of PCM or less, with finals, speakers
   expect(opusWer).toBeLessThanOrEqual(pcmWer + 0.1);
   console.log(`upstream: Opus ${opus.kbitPerS.toFixed(1)} kbit/s, PCM ${pcm.kbitPerS.toFixed(1)} kbit/s (ratio ${(opus.kbitPerS / pcm.kbitPerS).toFixed(3)})`);
   expect(opus.kbitPerS).toBeLessThanOrEqual(pcm.kbitPerS / 5);
-}, 240_000);
+}, 480_000);
 
 it('falls back to MediaRecorder WebM/Opus where WebCodecs is missing, and still transcribes', async () => {
   const fallback = await recordConversation('auto', { withoutWebCodecs: true });
   expect(fallback.uploadInfo).toMatch(/^Sending Opus \(MediaRecorder\), \d+ kbit\/s$/);
   checkRun('Opus (MediaRecorder, WebCodecs removed)', fallback);
   expect(fallback.kbitPerS).toBeLessThan(64);
-}, 120_000);
+}, 240_000);
 
 it('the minimal browser example records through /client.js and shows finals', async () => {
   const context = await launchBrowser(wavPath, 'profile-example');
