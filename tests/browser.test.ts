@@ -21,8 +21,9 @@
  * frames the page sends are counted from Chromium's side of the WebSocket;
  * kbit/s is that over the audio the server says it received. Opus must be at
  * most a fifth of PCM, and every run gets finals with speaker labels. The
- * Opus run writes a screenshot mid-recording (level meter moving, a partial,
- * finals with speakers, the latency readout) and prints its path.
+ * Opus run writes a screenshot mid-recording (level meter, a partial, finals
+ * with speakers, the latency readout) and prints its path; every run checks
+ * the level meter rose with the speech.
  *
  * A server with sign-in on refuses a page without a valid token: the page
  * says so in words, not as a lost connection. Last, the minimal example page (client/examples/browser.html, served at
@@ -366,13 +367,19 @@ async function recordConversation(upload: string, options: { withoutWebCodecs?: 
   await page.locator('summary', { hasText: 'Settings' }).click();
   await page.locator('#upload').selectOption(upload);
   await page.locator('#record').click();
+  // The meter's highest reading while the microphone plays (kept in the page: the server's results may lag the audio).
+  await page.evaluate(() => {
+    const meter = document.getElementById('level') as HTMLMeterElement;
+    const seen = window as unknown as { maxLevel: number };
+    seen.maxLevel = 0;
+    setInterval(() => (seen.maxLevel = Math.max(seen.maxLevel, meter.value)), 20);
+  });
   if (options.screenshot) {
     // A function, not a string: the page's Content-Security-Policy forbids eval.
     const midRecording = () =>
       document.querySelector('#transcript li.partial') !== null &&
       document.querySelector('#transcript li.final[class*="speaker-"]') !== null &&
-      document.getElementById('latency')!.textContent !== '' &&
-      (document.getElementById('level') as HTMLMeterElement).value > 0;
+      document.getElementById('latency')!.textContent !== '';
     await page.waitForFunction(midRecording, undefined, { timeout: 60_000, polling: 50 }).catch(async (err: Error) => {
       throw new Error(`never a partial beside a final with a speaker and a latency: transcript ${JSON.stringify(await page.locator('#transcript').innerText())}, latency ${JSON.stringify(await page.locator('#latency').textContent())}, console ${JSON.stringify(consoleLines)} (${err.message.split('\n')[0]})`);
     });
@@ -386,6 +393,8 @@ async function recordConversation(upload: string, options: { withoutWebCodecs?: 
     .waitForFunction((turns) => document.querySelectorAll('#transcript li.final').length >= turns && document.querySelector('#transcript li.partial') === null, CONVERSATION.length, { timeout: 30_000 })
     .catch(() => {});
   const uploadInfo = (await page.locator('#upload-info').textContent()) ?? '';
+  // Speech at espeak's level reads about -20 dBFS: two thirds of the meter's -60..0 dB scale.
+  expect(await page.evaluate(() => (window as unknown as { maxLevel: number }).maxLevel)).toBeGreaterThan(0.4);
   await page.locator('#stop').click();
   // Generous: the finals of a backlog come first, and on a shared 2-core machine the server may run well behind real time.
   await waitForStatus(page, /^Done: /, 120_000);
@@ -400,10 +409,10 @@ async function recordConversation(upload: string, options: { withoutWebCodecs?: 
 /**
  * The conversation's WER, within a bound that says the finals are of this
  * speech (the female espeak variant is harder for the demo model than the
- * sentences of TEST_MODEL_WER: measured 22-28% over PCM and Opus), and every
+ * sentences of TEST_MODEL_WER: measured 22-31% over PCM and Opus), and every
  * final labelled with a speaker. Returns the WER, to compare encodings.
  */
-const CONVERSATION_WER_BOUND = 0.35;
+const CONVERSATION_WER_BOUND = 0.4;
 
 function checkRun(label: string, run: UploadRun): number {
   const said = CONVERSATION.map((turn) => turn.text).join(' ');
