@@ -1,7 +1,9 @@
 /**
  * The browser side, served by the server itself: the live page at `/` (with
- * `/app.js` and `/style.css`), and the client library as one ES module at
- * `/client.js` for people building their own page.
+ * `/app.js` and `/style.css`), the client library (client/index.ts) as one
+ * ES module at `/client.js` for people building their own page, and the
+ * minimal page that shows how (client/examples/browser.html) at
+ * `/examples/browser.html`.
  *
  * The TypeScript is bundled with esbuild in memory (`write: false`) on the
  * first request and kept; nothing is written to disk. A bundling failure
@@ -15,15 +17,8 @@ import { PROJECT_ROOT } from '../engine/project-root.js';
 
 const CLIENT_DIR = path.join(PROJECT_ROOT, 'client');
 const PAGE_DIR = path.join(CLIENT_DIR, 'page');
+const EXAMPLE_PAGE = '/examples/browser.html';
 
-/** What `/client.js` exports: the protocol client, transcript merging, encryption, capture and export. */
-const CLIENT_LIBRARY_ENTRY = `
-export * from './listen-client.js';
-export * from './transcript-document.js';
-export * from './crypto.js';
-export * from './capture.js';
-export * from './export.js';
-`;
 
 interface Asset {
   contentType: string;
@@ -31,7 +26,7 @@ interface Asset {
 }
 
 /**
- * The page only talks to its own origin (fetch and WebSocket); `blob:` scripts
+ * The pages only talk to their own origin (fetch and WebSocket); `blob:` scripts
  * are the capture worklet (client/capture.ts); downloads are `blob:` links.
  */
 const PAGE_CSP = [
@@ -63,14 +58,16 @@ async function bundle(options: BuildOptions): Promise<string> {
 }
 
 async function loadAssets(): Promise<Map<string, Asset>> {
-  const [html, css, app, client] = await Promise.all([
+  const [html, css, app, client, example] = await Promise.all([
     readFile(path.join(PAGE_DIR, 'index.html'), 'utf8'),
     readFile(path.join(PAGE_DIR, 'style.css'), 'utf8'),
     bundle({ entryPoints: [path.join(PAGE_DIR, 'app.ts')], minify: true }),
-    bundle({ stdin: { contents: CLIENT_LIBRARY_ENTRY, resolveDir: CLIENT_DIR, sourcefile: 'client.ts', loader: 'ts' } }),
+    bundle({ entryPoints: [path.join(CLIENT_DIR, 'index.ts')] }),
+    readFile(path.join(CLIENT_DIR, 'examples', 'browser.html'), 'utf8'),
   ]);
   return new Map([
     ['/', { contentType: 'text/html; charset=utf-8', body: html }],
+    [EXAMPLE_PAGE, { contentType: 'text/html; charset=utf-8', body: example }],
     ['/style.css', { contentType: 'text/css; charset=utf-8', body: css }],
     ['/app.js', { contentType: 'text/javascript; charset=utf-8', body: app }],
     ['/client.js', { contentType: 'text/javascript; charset=utf-8', body: client }],
@@ -95,6 +92,8 @@ export function registerStaticRoutes(app: TemplatedApp, log: (line: string) => v
           res.writeHeader('x-content-type-options', 'nosniff');
           res.writeHeader('referrer-policy', 'no-referrer');
           if (url === '/') res.writeHeader('content-security-policy', PAGE_CSP);
+          // The example keeps its script inline, so it is one file to copy.
+          if (url === EXAMPLE_PAGE) res.writeHeader('content-security-policy', PAGE_CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'"));
           res.end(asset.body);
         });
       },
@@ -110,5 +109,5 @@ export function registerStaticRoutes(app: TemplatedApp, log: (line: string) => v
     );
   };
 
-  for (const url of ['/', '/style.css', '/app.js', '/client.js']) app.get(url, serve(url));
+  for (const url of ['/', '/style.css', '/app.js', '/client.js', EXAMPLE_PAGE]) app.get(url, serve(url));
 }

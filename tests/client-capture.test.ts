@@ -1,11 +1,12 @@
 /**
- * The pure half of browser capture (client/capture.ts PcmFramer): frames of
+ * The pure half of browser capture (client/capture.ts PcmFramer, rmsLevel): frames of
  * exactly frameMs of s16le at the capture's rate (16 kHz, or a 48 or 44.1 kHz
  * context's own rate, which the server resamples), and clamped conversion.
- * The microphone half runs in tests/browser.test.ts.
+ * The level the page's meter shows. The microphone half (Opus from
+ * WebCodecs, MediaRecorder, PCM) runs in tests/browser.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { PcmFramer } from '../client/capture.js';
+import { PcmFramer, rmsLevel } from '../client/capture.js';
 
 function collect(inputRateHz: number, frameMs: number): { framer: PcmFramer; frames: Int16Array[] } {
   const frames: Int16Array[] = [];
@@ -58,5 +59,14 @@ describe('PcmFramer', () => {
   it('refuses a frame length that is not a positive whole number of milliseconds', () => {
     expect(() => new PcmFramer(16_000, 0, () => {})).toThrow(/frameMs/);
     expect(() => new PcmFramer(16_000, 2.5, () => {})).toThrow(/frameMs/);
+  });
+});
+
+describe('rmsLevel', () => {
+  it('is 0 for silence and for no samples, the amplitude for a square wave, amplitude/sqrt(2) for a sine', () => {
+    expect(rmsLevel(new Float32Array(160))).toBe(0);
+    expect(rmsLevel(new Float32Array(0))).toBe(0);
+    expect(rmsLevel(Float32Array.from({ length: 160 }, (_, i) => (i % 2 ? 0.5 : -0.5)))).toBeCloseTo(0.5, 6);
+    expect(rmsLevel(tone(16_000, 1000, 16_000, 0.8))).toBeCloseTo(0.8 / Math.SQRT2, 3);
   });
 });

@@ -57,8 +57,8 @@ describe('two models in one server', () => {
     expect(list).toEqual({
       object: 'list',
       data: [
-        { id: 'alpha', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: null, sample_rate: 16000, default: true, demo: true },
-        { id: 'beta', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: 160, sample_rate: 16000, default: false, demo: true },
+        { id: 'alpha', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: null, sample_rate: 16000, default: true, demo: true, diarization: false },
+        { id: 'beta', object: 'model', created: 0, owned_by: 'live-transcribe', languages: ['en'], streaming: true, chunk_ms: 160, sample_rate: 16000, default: false, demo: true, diarization: false },
       ],
     });
     expect(server.modelName).toBe('alpha');

@@ -1,21 +1,20 @@
 /**
- * Example: stream an audio file to a running server through ListenClient and
- * print each final as it arrives, then the session summary. sox decodes the
- * file (WAV, FLAC, MP3, ... anything sox reads) to 16 kHz mono 16-bit PCM;
- * the audio is sent in 100 ms frames at real-time pace, like a live source.
+ * Example: stream an audio file (WAV, FLAC, MP3, Ogg/Opus or WebM/Opus) to a
+ * running server through ListenClient, at real-time pace like a live source,
+ * and print each final as it arrives (partials overwrite one line on a
+ * terminal), then the session summary. Nothing outside npm is needed: no
+ * sox, no ffmpeg (audio-file.ts says how each format is read).
  *
  *   npx tsx client/examples/stream-wav.ts FILE [--url ws://127.0.0.1:8080/v1/listen] [--speed 1] [--token T]
  *
  * `--speed 2` sends twice as fast as real time (a server allows a burst above
  * its --max-audio-rate, then that rate: 2x by default).
  */
-import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { ListenClient } from '../listen-client.js';
-
-const FRAME_MS = 100;
-const BYTES_PER_MS = 32; // 16 kHz, 16-bit, mono
+import { readAudioFile } from './audio-file.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,14 +30,28 @@ if (positionals.length !== 1 || !(speed > 0)) {
   process.exit(2);
 }
 
-const pcm = execFileSync('sox', [positionals[0], '-t', 'raw', '-r', '16000', '-c', '1', '-e', 'signed', '-b', '16', '-'], { maxBuffer: 1 << 30 });
+let file;
+try {
+  file = await readAudioFile(await readFile(positionals[0]));
+} catch (err) {
+  console.error(`cannot read ${positionals[0]}: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+console.log(`${positionals[0]}: ${file.description}`);
+
 const client = new ListenClient({
   url: values.url,
   token: values.token,
   WebSocket,
-  config: { encoding: 'pcm_s16le', sample_rate: 16_000, interim_results: false },
+  config: { ...file.config, interim_results: process.stderr.isTTY === true },
+});
+const clearPartial = () => process.stderr.isTTY && process.stderr.write('\r\x1b[K');
+client.on('partial', (p) => {
+  clearPartial();
+  process.stderr.write(`… ${p.text}`.slice(0, (process.stderr.columns ?? 80) - 1));
 });
 client.on('final', (f) => {
+  clearPartial();
   if (f.text !== '') console.log(`[${(f.start_ms / 1000).toFixed(1)}s] ${f.text}`);
 });
 client.on('error', (e) => console.error(`error (${e.code}): ${e.message}`));
@@ -50,12 +63,15 @@ client.done.then(
   () => (ended = true),
 );
 
-const frameBytes = FRAME_MS * BYTES_PER_MS;
+// Each chunk goes out once the audio before it would have been heard, against a schedule from the start.
 const t0 = performance.now();
-for (let pos = 0, i = 0; pos < pcm.length && !ended; pos += frameBytes, i++) {
-  client.sendAudio(pcm.subarray(pos, pos + frameBytes));
-  const wait = t0 + ((i + 1) * FRAME_MS) / speed - performance.now();
+let sentMs = 0;
+for (const chunk of file.chunks) {
+  if (ended) break;
+  const wait = t0 + sentMs / speed - performance.now();
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  client.sendAudio(chunk.bytes);
+  sentMs = chunk.endMs;
 }
 try {
   const summary = await client.close();

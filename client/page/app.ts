@@ -4,16 +4,26 @@
  * as they come, and keep transcripts on the server encrypted with a password
  * that never leaves the page: save, list, open (decrypt here), export, delete.
  *
+ * While live it shows what a person checks while talking to a machine: an
+ * input level meter (the microphone works before any word appears), the
+ * partial line, finals with times and a colour per speaker (relabelled in
+ * place on `speaker_update`), what is uploaded and at what rate, the latency
+ * of each final (from the end of its speech, by the page's clock, to its
+ * arrival), reconnection as a status, and a plain message per error code.
+ * Speaker labels can be asked for only when `GET /v1/models` says the server
+ * has a diarization model.
+ *
  * A saved transcript is the export JSON (client/export.ts) encrypted into an
  * envelope (client/crypto.ts). New envelopes use a per-browser salt kept in
  * localStorage; an envelope's own salt and rounds are used to open it, so a
  * transcript saved in another browser opens here with the same password.
  */
 import { base64ToBytes, bytesToBase64, parseEnvelope } from '../../protocol/envelope.js';
-import { CAPTURE_RATE_HZ, captureMicrophone, decodeAudioFile, streamPaced } from '../capture.js';
+import { CAPTURE_RATE_HZ, DEFAULT_FRAME_MS as DEFAULT_LEVEL_BLOCK_MS, captureMicrophone, decodeAudioFile, streamPaced, type UploadConfig, type UploadMethod } from '../capture.js';
 import { decryptTranscript, DEFAULT_ITERATIONS, deriveKey, encryptTranscript, newSalt, TranscriptCryptoError, type TranscriptKey } from '../crypto.js';
 import { clock, EXPORT_FORMATS, exportTranscript, parseTranscriptJson, toJson, type ExportFormat, type TranscriptFile } from '../export.js';
-import { ListenClient, ListenClientError } from '../listen-client.js';
+import { ListenClient, ListenClientError, type ListenError } from '../listen-client.js';
+import type { ErrorCode } from '../../protocol/messages.js';
 import { TranscriptDocument } from '../transcript-document.js';
 
 const SALT_STORAGE_KEY = 'live-transcribe.salt';
@@ -29,7 +39,12 @@ const ui = {
   stop: element<HTMLButtonElement>('stop'),
   file: element<HTMLInputElement>('file'),
   diarize: element<HTMLInputElement>('diarize'),
+  diarizeHint: element<HTMLParagraphElement>('diarize-hint'),
   token: element<HTMLInputElement>('token'),
+  upload: element<HTMLSelectElement>('upload'),
+  level: element<HTMLMeterElement>('level'),
+  uploadInfo: element<HTMLSpanElement>('upload-info'),
+  latency: element<HTMLSpanElement>('latency'),
   status: element<HTMLParagraphElement>('status'),
   demoNotice: element<HTMLParagraphElement>('demo-notice'),
   demoModelName: element<HTMLSpanElement>('demo-model-name'),
@@ -60,12 +75,20 @@ interface Live {
   /** stops the audio source; frames already captured are sent first */
   stopAudio: () => Promise<void>;
   finishing: boolean;
+  /** audio bytes handed to the client so far, for the upload rate */
+  sentBytes: number;
+  /** performance.now() at stream time 0 (live audio only): where the latency readout measures from */
+  streamStartMs: number | null;
+  /** end of speech to final arrival, ms, per final */
+  latenciesMs: number[];
 }
 
 let shown: Shown = { id: newTranscriptId(), version: 0, doc: new TranscriptDocument() };
 let live: Live | null = null;
 /** Titles are inside the ciphertext: remembered here once a transcript has been opened or saved. */
 const knownTitles = new Map<string, string>();
+/** From GET /v1/models: whether speaker labels can be asked for (false until known: the server refuses them without a model). */
+let diarizationAvailable = false;
 /** Keys derived from the password as typed now, by salt and rounds (derivation is slow on purpose). */
 const keys = new Map<string, Promise<TranscriptKey>>();
 
@@ -83,15 +106,48 @@ function showDemoNotice(model: string | null): void {
   if (model !== null) ui.demoModelName.textContent = `This server runs ${model}, a small demo model`;
 }
 
-/** Whether the server's default model is a demo model; says nothing when it cannot be asked (sign-in on, no token yet). */
-async function checkDemoModel(): Promise<void> {
+/**
+ * What the server's default model offers: whether it is a demo model, and
+ * whether speaker labels are possible. Says nothing when it cannot be asked
+ * (sign-in on, no token yet): a session's ready shows the demo notice again.
+ */
+async function checkServerOffer(): Promise<void> {
   try {
-    const list = (await (await api('GET', '/v1/models')).json()) as { data: Array<{ id: string; default: boolean; demo?: boolean }> };
+    const list = (await (await api('GET', '/v1/models')).json()) as { data: Array<{ id: string; default: boolean; demo?: boolean; diarization?: boolean }> };
     const model = list.data.find((m) => m.default);
-    if (model) showDemoNotice(model.demo ? model.id : null);
+    if (!model) return;
+    showDemoNotice(model.demo ? model.id : null);
+    diarizationAvailable = model.diarization === true;
+    ui.diarizeHint.hidden = diarizationAvailable;
+    if (!diarizationAvailable) ui.diarize.checked = false;
+    ui.diarize.disabled = live !== null || !diarizationAvailable;
   } catch {
-    // A session's ready says it again.
+    // Asked again when a token is typed.
   }
+}
+
+/** What to tell a person for each way a session can fail: what happened, and what to do. */
+const ERROR_ADVICE: Record<ErrorCode | ListenError['code'], string> = {
+  unauthorized: 'Not allowed: the access token is missing, wrong or expired. Paste a fresh one under Settings and try again.',
+  overloaded: 'The server is busy (at its session limit, or restarting). Try again in a minute.',
+  rate_limited: 'Audio arrived faster than the server allows for this account. Try again; if it keeps happening, ask the operator about the rate limit.',
+  bad_config: 'The server refused a setting',
+  bad_message: 'The server could not read a message from this page (a bug worth reporting)',
+  unsupported_encoding: 'The server cannot decode the audio this browser sends. Choose “Uncompressed PCM” under Settings and try again.',
+  bad_audio: 'The server could not decode the audio',
+  message_too_large: 'An audio frame was too large for the server',
+  idle_timeout: 'The session ended: no audio reached the server for too long.',
+  session_too_long: 'The session reached the server’s time limit. Start a new recording to go on.',
+  internal: 'The server failed (its log says why). Try again.',
+  connection_lost: 'The connection to the server was lost',
+  audio_dropped: 'Disconnected for too long: some audio was not sent',
+  aborted: 'Stopped.',
+};
+
+/** The advice for `code`: one ending in a full stop stands alone, the others are followed by the server's own words. */
+function errorAdvice(code: ErrorCode | ListenError['code'], detail: string): string {
+  const advice = ERROR_ADVICE[code] ?? `Error (${code})`;
+  return advice.endsWith('.') ? advice : `${advice}: ${detail}`;
 }
 
 function errorText(err: unknown): string {
@@ -134,6 +190,7 @@ function render(): void {
       rows.set(key, row);
     }
     row.className = segment.final ? 'final' : 'partial';
+    if (segment.speaker !== '') row.classList.add(`speaker-${speakerColour(segment.speaker)}`);
     const [time, speaker, text] = row.children as unknown as HTMLSpanElement[];
     time.textContent = clock(segment.start_ms, '.').slice(0, 8);
     speaker.textContent = segment.speaker;
@@ -147,6 +204,16 @@ function render(): void {
     }
   }
   ui.empty.hidden = segments.length > 0;
+}
+
+/** Speakers in order of first appearance: each keeps its colour (one of SPEAKER_COLOURS, style.css) for the page's life. */
+const speakerColours = new Map<string, number>();
+const SPEAKER_COLOURS = 6;
+
+function speakerColour(label: string): number {
+  let colour = speakerColours.get(label);
+  if (colour === undefined) speakerColours.set(label, (colour = speakerColours.size % SPEAKER_COLOURS));
+  return colour;
 }
 
 function show(next: Shown, title: string): void {
@@ -170,21 +237,31 @@ function setLive(next: Live | null): void {
   const busy = next !== null;
   ui.record.disabled = busy;
   ui.file.disabled = busy;
-  ui.diarize.disabled = busy;
+  ui.diarize.disabled = busy || !diarizationAvailable;
+  ui.upload.disabled = busy;
   ui.stop.disabled = !busy;
   ui.saved.querySelectorAll<HTMLButtonElement>('button[data-action="open"]').forEach((button) => (button.disabled = busy));
 }
 
-/** A session for PCM frames at `sampleRateHz` (the capture's rate: the server resamples whatever it is). */
-function startSession(sampleRateHz: number): Live {
+const UPLOAD_LABELS: Record<UploadMethod, string> = { webcodecs: 'Opus (WebCodecs)', mediarecorder: 'Opus (MediaRecorder)', pcm: 'PCM' };
+
+/** A session for frames described by `upload` (the capture's: the server resamples whatever rate it is). */
+function startSession(upload: UploadConfig, uploadLabel: string): Live {
   show({ id: newTranscriptId(), version: 0, doc: new TranscriptDocument() }, '');
   const token = ui.token.value.trim();
   const client = new ListenClient({
     url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/v1/listen`,
-    config: { encoding: 'pcm_s16le', sample_rate: sampleRateHz, interim_results: true, diarize: ui.diarize.checked },
+    config: { ...upload, interim_results: true, diarize: ui.diarize.checked && diarizationAvailable },
     ...(token ? { token } : {}),
   });
-  const session: Live = { client, stopAudio: async () => {}, finishing: false };
+  const session: Live = { client, stopAudio: async () => {}, finishing: false, sentBytes: 0, streamStartMs: null, latenciesMs: [] };
+  ui.latency.textContent = '';
+  ui.uploadInfo.textContent = `Sending ${uploadLabel}`;
+  const startedAt = performance.now();
+  const rateTimer = setInterval(() => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    if (seconds >= 1) ui.uploadInfo.textContent = `Sending ${uploadLabel}, ${Math.round((session.sentBytes * 8) / seconds / 1000)} kbit/s`;
+  }, 1000);
   client.on('ready', (ready) => showDemoNotice(ready.demo ? ready.model : null));
   const doc = shown.doc;
   const update = (msg: Parameters<TranscriptDocument['apply']>[0]) => {
@@ -194,31 +271,80 @@ function startSession(sampleRateHz: number): Live {
   client.on('final', (msg) => {
     update(msg);
     if (msg.text !== '') ui.announce.textContent = msg.text;
+    if (session.streamStartMs !== null && msg.text !== '') showLatency(session, performance.now() - (session.streamStartMs + msg.end_ms));
   });
   client.on('speaker_update', update);
   client.on('error', (err) => {
-    if (!err.fatal) setStatus(`Server warning: ${err.message}`, true);
+    if (!err.fatal) setStatus(`Warning: ${errorAdvice(err.code, err.message)}`, true);
   });
-  client.on('reconnecting', (r) => setStatus(`Connection lost; reconnecting (attempt ${r.attempt})…`, true));
-  client.on('resumed', () => setStatus('Reconnected; carrying on.'));
+  client.on('reconnecting', (r) => {
+    if (client.sessionId !== '') {
+      setStatus(`Connection lost; reconnecting (attempt ${r.attempt})…`, true);
+      return;
+    }
+    setStatus(`Cannot connect yet; trying again (attempt ${r.attempt})…`, true);
+    // A refused token will not get better by retrying: say so at once instead of after every attempt.
+    if (r.attempt === 1) {
+      void whyNoSession().then((why) => {
+        if (why.code !== 'unauthorized' || client.state === 'ended') return;
+        setStatus(why.text, true);
+        client.abort();
+      });
+    }
+  });
+  client.on('resumed', () => setStatus('Reconnected: the session was resumed, nothing was lost. Listening…'));
   client.done
     .then(
       (closed) => {
         const seconds = (closed.audio_ms_received / 1000).toFixed(1);
         if (closed.reason === 'client_close') setStatus(`Done: ${seconds} s of audio, ${closed.finals_sent} final segment(s).`);
-        else setStatus(`The server ended the session (${closed.reason}) after ${seconds} s of audio.`, true);
+        else if (closed.reason === 'server_shutdown') setStatus(`The server shut down after ${seconds} s of audio; the finals for it are shown.`, true);
+        else setStatus(`${errorAdvice(closed.reason as ErrorCode, closed.reason)} (after ${seconds} s of audio)`, true);
       },
-      (err: unknown) => {
+      async (err: unknown) => {
         // An abort is this page's own doing, and it has said why already.
-        if (!(err instanceof ListenClientError && err.code === 'aborted')) setStatus(`The session ended: ${errorText(err)}`, true);
+        if (err instanceof ListenClientError && err.code === 'aborted') return;
+        if (err instanceof ListenClientError && err.code === 'connection_lost' && session.client.sessionId === '') setStatus((await whyNoSession()).text, true);
+        else if (err instanceof ListenClientError) setStatus(errorAdvice(err.code, err.message), true);
+        else setStatus(`The session ended: ${errorText(err)}`, true);
       },
     )
     .finally(() => {
+      clearInterval(rateTimer);
+      ui.level.value = 0;
       void session.stopAudio();
       if (live === session) setLive(null);
     });
   setLive(session);
   return session;
+}
+
+/** Sends one frame of the session's audio, counting it for the upload readout. */
+function sendFrame(session: Live, frame: Uint8Array): void {
+  session.sentBytes += frame.byteLength;
+  session.client.sendAudio(frame);
+}
+
+function showLatency(session: Live, latencyMs: number): void {
+  session.latenciesMs.push(latencyMs);
+  const sorted = [...session.latenciesMs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  ui.latency.textContent = `Latency: ${Math.round(latencyMs)} ms from end of speech to final (median ${Math.round(median)} ms)`;
+}
+
+/**
+ * A socket that never opened: browsers hide the upgrade's answer, so ask the
+ * server over HTTP with the same token whether it is the token (401) or the
+ * server itself (unreachable; else a full server's 503 at the upgrade).
+ */
+async function whyNoSession(): Promise<{ code: 'unauthorized' | 'unreachable' | 'overloaded'; text: string }> {
+  try {
+    await api('GET', '/v1/models');
+  } catch (err) {
+    if (/answered 401/.test(errorText(err))) return { code: 'unauthorized', text: errorAdvice('unauthorized', '') };
+    return { code: 'unreachable', text: `Cannot reach the server (${errorText(err)}). Check that it is running and try again.` };
+  }
+  return { code: 'overloaded', text: `The server refused the session. ${errorAdvice('overloaded', '')}` };
 }
 
 /** Stops the audio, then asks the server for the last finals; `done` reports the end. */
@@ -238,20 +364,30 @@ async function recordMicrophone(): Promise<void> {
   setStatus('Asking for the microphone…');
   const early: Uint8Array[] = [];
   let session: Live | null = null;
+  let firstBlockAt: number | null = null;
   let mic: Awaited<ReturnType<typeof captureMicrophone>>;
   try {
     mic = await captureMicrophone({
-      onFrame: (frame) => (session ? session.client.sendAudio(frame) : early.push(frame)),
+      onFrame: (frame) => (session ? sendFrame(session, frame) : early.push(frame)),
       onEnded: () => session && void finish(session),
+      upload: ui.upload.value as UploadMethod | 'auto',
+      onLevel: (rms) => {
+        // A block is reported when it is full: stream time 0 was one block earlier.
+        firstBlockAt ??= performance.now() - DEFAULT_LEVEL_BLOCK_MS;
+        if (session) session.streamStartMs ??= firstBlockAt;
+        // Shown on a decibel scale: -60 dBFS (a quiet room) to 0.
+        ui.level.value = Math.max(0, Math.min(1, 1 + (20 * Math.log10(rms + 1e-9)) / 60));
+      },
     });
   } catch (err) {
     setLive(null);
     setStatus(`Cannot use the microphone: ${errorText(err)}`, true);
     return;
   }
-  const started = startSession(mic.sampleRateHz);
+  const started = startSession(mic.config, UPLOAD_LABELS[mic.method]);
   started.stopAudio = () => mic.stop();
-  for (const frame of early) started.client.sendAudio(frame);
+  started.streamStartMs = firstBlockAt;
+  for (const frame of early) sendFrame(started, frame);
   session = started;
   setStatus('Listening… speak now.');
 }
@@ -265,11 +401,12 @@ async function transcribeFile(file: File): Promise<void> {
     setStatus(`Cannot decode ${file.name}: ${errorText(err)}`, true);
     return;
   }
-  const session = startSession(CAPTURE_RATE_HZ);
+  const session = startSession({ encoding: 'pcm_s16le', sample_rate: CAPTURE_RATE_HZ, channels: 1 }, 'PCM');
   const stopping = new AbortController();
   session.stopAudio = async () => stopping.abort();
   setStatus(`Transcribing ${file.name} (${(samples.length / CAPTURE_RATE_HZ).toFixed(1)} s), played in real time…`);
-  await streamPaced(samples, { onFrame: (frame) => session.client.sendAudio(frame), signal: stopping.signal });
+  session.streamStartMs = performance.now();
+  await streamPaced(samples, { onFrame: (frame) => sendFrame(session, frame), signal: stopping.signal });
   await finish(session);
 }
 
@@ -469,8 +606,10 @@ document.querySelectorAll<HTMLButtonElement>('button[data-export]').forEach((but
   button.addEventListener('click', () => download(button.dataset.export as ExportFormat));
 });
 
+ui.token.addEventListener('change', () => void checkServerOffer());
+
 setLive(null);
-void checkDemoModel();
+void checkServerOffer();
 if (window.isSecureContext) {
   void refreshList();
 } else {

@@ -5,7 +5,8 @@
  * its languages, whether it serves live sessions, whether it is a streaming
  * model and its chunk (`chunk_ms`; null: an offline model, whose partials
  * re-read the open segment), the sample rate it hears, and whether it is a
- * shipped demo model (`demo`: synthetic voices only; demo-models.ts).
+ * shipped demo model (`demo`: synthetic voices only; demo-models.ts), and
+ * whether sessions on it may ask for speaker labels (`diarization`).
  * Credentials as for /v1/listen (scope `listen`).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
@@ -28,6 +29,7 @@ export function registerModelsRoute(app: TemplatedApp, models: ServedModels, aut
       sample_rate: m.sampleRateHz,
       default: i === 0,
       demo: demoModels.has(m.name),
+      diarization: m.engine.canDiarize,
     }));
     res.writeHeader('content-type', 'application/json').end(JSON.stringify({ object: 'list', data }));
   });
