@@ -34,6 +34,12 @@ export interface DiarizationOptions {
    * Default: maxCosineDistance. 0 turns merging off.
    */
   mergeCosineDistance?: number;
+  /**
+   * Embeddings each of two speakers needs before they may be merged (one per
+   * window with enough clean speech, so about one per step while they
+   * speak). Default 2.
+   */
+  minMergeEmbeddings?: number;
   /** Clean speech a local speaker needs in a window to be embedded. Default 1000. */
   minEmbeddingSpeechMs?: number;
   /** Speech a window-local speaker needs (frames at activity 0.5 or more) before it may become a new speaker (without embeddings). Default 700. */
@@ -105,7 +111,7 @@ export function streamConfig(opts: DiarizationOptions): StreamConfig {
     minEmbeddingSpeechMs: opts.minEmbeddingSpeechMs ?? 1000,
     maxCosineDistance: opts.maxCosineDistance ?? 0.6,
     mergeCosineDistance: opts.mergeCosineDistance ?? opts.maxCosineDistance ?? 0.6,
-    minMergeEmbeddings: 2,
+    minMergeEmbeddings: opts.minMergeEmbeddings ?? 2,
     maxCentroids: 64,
     historyMs,
     maxPendingQueries: 1024,
