@@ -8,7 +8,9 @@
  * prints per recording and pooled: DER with a 250 ms collar and with none,
  * each split into missed speech, false alarm and confusion, the speakers found
  * against the reference, and how far behind the audio the final labels were.
- * `--max-speakers=N` passes the session hint to every stream. Cost, with one onnxruntime thread
+ * `--max-speakers=N` passes the session hint to every stream;
+ * `--speaker-embedding-model=PATH` (and `--speaker-embedding-distance=D`)
+ * adds a speaker-embedding model, as the server's flag does. Cost, with one onnxruntime thread
  * and with one per core: ms per step for one stream, and for 8 streams one
  * batched call against 8 single-window calls.
  */
@@ -42,6 +44,10 @@ const stepMs = Number(arg('step-ms') ?? 500);
 const latencyMs = Number(arg('latency-ms') ?? 1000);
 const maxSpeakers = arg('max-speakers') === undefined ? undefined : Number(arg('max-speakers'));
 const measureCost = !process.argv.includes('--no-cost');
+const embedding = {
+  speakerEmbeddingModelPath: arg('speaker-embedding-model'),
+  maxCosineDistance: arg('speaker-embedding-distance') === undefined ? undefined : Number(arg('speaker-embedding-distance')),
+};
 
 /** Turns of `turns` inside [fromMs, toMs), moved by `shiftMs`. */
 function clip(turns: SpeakerTurn[], fromMs: number, toMs: number, shiftMs: number): SpeakerTurn[] {
@@ -137,10 +143,11 @@ function add(into: Errors, r: Errors): void {
 const zero = (): Errors => ({ missedMs: 0, falseAlarmMs: 0, confusionMs: 0, referenceSpeechMs: 0 });
 
 async function accuracy(): Promise<void> {
-  const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs });
+  const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs, ...embedding });
   console.log(
     `step ${stepMs} ms, aggregation latency ${engine.latencyMs} ms, ${CHUNK_MS} ms chunks` +
       (maxSpeakers === undefined ? '' : `, max_speakers ${maxSpeakers}`) +
+      (embedding.speakerEmbeddingModelPath ? `, speaker embeddings ${embedding.speakerEmbeddingModelPath} (distance ${embedding.maxCosineDistance ?? 'default'})` : ', no speaker embeddings') +
       '\nDER = missed + false alarm + confusion, as a share of reference speech (overlap scored); ' +
       'speakers: labels with any speech / reference speakers; lag: audio received minus final-label time, per 500 ms chunk\n',
   );
@@ -179,7 +186,7 @@ async function accuracy(): Promise<void> {
 
 /** 8 streams fed the same way; time per step of 8 windows, batched or one window per call. */
 async function batchCost(maxBatchWindows: number, audio: Float32Array[], intraOpThreads: number): Promise<number> {
-  const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs, maxBatchWindows, intraOpThreads });
+  const engine = await DiarizationEngine.create({ segmentationModelPath: MODEL_PATH, stepMs, latencyMs, maxBatchWindows, intraOpThreads, ...embedding });
   const streams = audio.map((_, i) => engine.openStream(`cost-${i}`));
   const perChunkMs: number[] = [];
   for (let c = 0; c < COST_CHUNKS; c++) {

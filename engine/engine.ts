@@ -93,6 +93,7 @@ function streamingRecognition(recognizer: StreamingRecognizer, stats: SchedulerS
 
 export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}): Promise<Engine> {
   const log = hooks.log ?? (() => {});
+  if (config.speakerEmbeddingModel && !config.diarizationModel) throw new Error('--speaker-embedding-model needs --diarization-model');
   const model = resolveModel(config.model || undefined, { log });
   const lmPath = resolveLanguageModel(config.lm, model.modelPath, log);
   const wordLmPath = resolveLanguageModel(config.wordLm, model.modelPath, log, 'word');
@@ -126,15 +127,34 @@ export async function createEngine(config: EngineConfig, hooks: EngineHooks = {}
   log(`model ${model.name} (${model.source}: ${model.modelPath}; ${recognition.describe}), VAD Silero v${vad.version} (${config.vadModel})`);
 
   const vadBatcher = new VadBatcher(vad, VAD_TICK_MS, hooks.vadStats);
-  const diarization = config.diarizationModel
+  let diarizationEngine: DiarizationEngine | undefined;
+  try {
+    diarizationEngine = config.diarizationModel
+      ? await DiarizationEngine.create({
+          segmentationModelPath: config.diarizationModel,
+          intraOpThreads: config.diarizationThreads,
+          speakerEmbeddingModelPath: config.speakerEmbeddingModel || undefined,
+          maxCosineDistance: config.speakerEmbeddingDistance,
+        })
+      : undefined;
+  } catch (err) {
+    // A bad diarization or embedding model stops the start; what started before it is released.
+    await recognizer.close();
+    await vad.close();
+    throw err;
+  }
+  const diarization = diarizationEngine
     ? new DiarizationDriver(
-        await DiarizationEngine.create({ segmentationModelPath: config.diarizationModel, intraOpThreads: config.diarizationThreads }),
+        diarizationEngine,
         DIARIZATION_STEP_MS,
         (windows) => hooks.onDiarizationStep?.(windows),
         (err) => log(`diarization step failed: ${err instanceof Error ? err.message : String(err)}`),
       )
     : undefined;
-  if (diarization) log(`diarization: pyannote segmentation (${config.diarizationModel})`);
+  if (diarization) {
+    const embedding = config.speakerEmbeddingModel ? `, speaker embeddings ${config.speakerEmbeddingModel} (distance ${config.speakerEmbeddingDistance})` : '';
+    log(`diarization: pyannote segmentation (${config.diarizationModel})${embedding}`);
+  }
   const deps = { vadBatcher, openRecognition: recognition.open, diarization, partialIntervalMs: config.partialIntervalMs, maxSegmentMs: config.maxSegmentMs, pauseCutAfterMs: config.pauseCutAfterMs, finalAheadMs: config.finalAheadMs };
 
   return {

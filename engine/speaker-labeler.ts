@@ -7,12 +7,18 @@
  *
  * Labels given at final time may be provisional ('' when the diarizer has not
  * analysed that audio yet); they settle once the diarizer's latency has
- * passed, which is when this module forgets the segment.
+ * passed, which is when this module stops asking about the segment. With
+ * speaker embeddings, two labels may later turn out to be one person (a
+ * merge): every remembered final carrying the merged label gets a speaker
+ * update, settled or not (the last MAX_REMEMBERED_FINALS finals).
  */
-import type { DiarizationEngine, DiarizationStream, LabelChange, SpeakerHints } from './diarization/index.js';
+import type { DiarizationEngine, DiarizationStream, LabelChange, SpeakerHints, SpeakerMerge } from './diarization/index.js';
 import type { StreamEvent, Transcript } from './events.js';
 
 type SpeakerUpdate = Extract<StreamEvent, { type: 'speaker_update' }>;
+
+/** Finals whose labels a merge may still rewrite (older ones keep the label they had). */
+const MAX_REMEMBERED_FINALS = 2000;
 
 /** Where a queried span's label lives: the segment's own label (word -1) or one word's. */
 interface SpanOwner {
@@ -22,8 +28,10 @@ interface SpanOwner {
 
 export class SpeakerLabeler {
   private readonly stream: DiarizationStream;
-  /** Finals sent whose labels may still change, as labelled now. */
+  /** The last finals sent, as labelled now, oldest first. */
   private readonly finals = new Map<number, Transcript>();
+  /** Finals whose audio the diarizer has not made final yet: their spans are still asked about. */
+  private readonly unsettled = new Set<number>();
   private readonly spans = new Map<string, SpanOwner[]>();
   private closed = false;
 
@@ -34,7 +42,7 @@ export class SpeakerLabeler {
     private readonly onUpdate: (update: SpeakerUpdate) => void,
     hints: SpeakerHints = {},
   ) {
-    this.stream = engine.openStream(id, { onRelabel: (changes) => this.relabel(changes) }, hints);
+    this.stream = engine.openStream(id, { onRelabel: (changes) => this.relabel(changes), onMerge: (merge) => this.merge(merge) }, hints);
   }
 
   pushAudio(samples16k: Float32Array): void {
@@ -49,6 +57,11 @@ export class SpeakerLabeler {
     });
     // A copy: the caller's transcript goes on to the listener, which may keep or change it.
     this.finals.set(final.segmentId, { ...final, words: final.words.map((w) => ({ ...w })) });
+    this.unsettled.add(final.segmentId);
+    for (const id of this.finals.keys()) {
+      if (this.finals.size <= MAX_REMEMBERED_FINALS) break;
+      this.finals.delete(id);
+    }
     this.forgetSettled();
   }
 
@@ -58,6 +71,7 @@ export class SpeakerLabeler {
     this.closed = true;
     this.stream.close();
     this.finals.clear();
+    this.unsettled.clear();
     this.spans.clear();
   }
 
@@ -80,19 +94,38 @@ export class SpeakerLabeler {
         touched.add(owner.segmentId);
       }
     }
-    for (const id of [...touched].sort((a, b) => a - b)) {
+    this.sendUpdates(touched);
+    this.forgetSettled();
+  }
+
+  /** Rewrites a merged label in every remembered final. */
+  private merge({ from, into }: SpeakerMerge): void {
+    const touched = new Set<number>();
+    for (const [id, final] of this.finals) {
+      for (const span of [final, ...final.words]) {
+        if (span.speaker !== from) continue;
+        span.speaker = into;
+        touched.add(id);
+      }
+    }
+    this.sendUpdates(touched);
+  }
+
+  private sendUpdates(segmentIds: Set<number>): void {
+    for (const id of [...segmentIds].sort((a, b) => a - b)) {
       const final = this.finals.get(id)!;
       this.onUpdate({ type: 'speaker_update', channel: this.channel, segmentId: id, speaker: final.speaker, wordSpeakers: final.words.map((w) => w.speaker) });
     }
-    this.forgetSettled();
   }
 
   /** Segments whose audio is all final in the diarizer can no longer change. */
   private forgetSettled(): void {
     const until = this.stream.finalUntilMs;
-    for (const [id, final] of this.finals) {
-      if (final.endMs > until) continue;
-      this.finals.delete(id);
+    for (const id of this.unsettled) {
+      const final = this.finals.get(id);
+      if (final && final.endMs > until) continue;
+      this.unsettled.delete(id);
+      if (!final) continue;
       for (const span of [final, ...final.words]) {
         const key = `${span.startMs}:${span.endMs}`;
         const owners = this.spans.get(key)?.filter((o) => o.segmentId !== id) ?? [];

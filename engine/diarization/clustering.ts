@@ -18,6 +18,8 @@ export interface ClusteringOptions {
 
 interface Centroid {
   sum: Float32Array;
+  /** Embeddings summed. */
+  count: number;
   lastUsed: number;
 }
 
@@ -52,7 +54,7 @@ export class SpeakerClustering {
     let c = this.centroids.get(speaker);
     if (!c) {
       if (this.centroids.size >= this.opts.maxCentroids) this.forgetLeastRecent();
-      c = { sum: new Float32Array(embedding.length), lastUsed: 0 };
+      c = { sum: new Float32Array(embedding.length), count: 0, lastUsed: 0 };
       this.centroids.set(speaker, c);
     }
     if (c.sum.length !== embedding.length) throw new Error('embedding dimension changed');
@@ -61,7 +63,41 @@ export class SpeakerClustering {
     for (const x of embedding) squares += x * x;
     const norm = Math.sqrt(squares) || 1;
     for (let i = 0; i < embedding.length; i++) c.sum[i] += embedding[i] / norm;
+    c.count++;
     c.lastUsed = ++this.uses;
+  }
+
+  /**
+   * The known speaker whose centroid is nearest to `speaker`'s, within
+   * `maxDistance`, skipping `exclude`; both centroids must hold at least
+   * `minEmbeddings` embeddings (one vector is too noisy to call two labels
+   * one person). Undefined when there is none.
+   */
+  sameAs(speaker: number, exclude: ReadonlySet<number>, maxDistance: number, minEmbeddings: number): number | undefined {
+    const c = this.centroids.get(speaker);
+    if (!c || c.count < minEmbeddings) return undefined;
+    let best: number | undefined;
+    let bestDistance = maxDistance;
+    for (const [other, o] of this.centroids) {
+      if (other === speaker || exclude.has(other) || o.count < minEmbeddings) continue;
+      const distance = cosineDistance(c.sum, o.sum);
+      if (distance <= bestDistance) {
+        best = other;
+        bestDistance = distance;
+      }
+    }
+    return best;
+  }
+
+  /** Folds `from`'s centroid into `into`'s (two labels found to be one person). */
+  merge(from: number, into: number): void {
+    const f = this.centroids.get(from);
+    const t = this.centroids.get(into);
+    if (!f || !t) throw new Error(`no centroid for speaker ${f ? into : from}`);
+    for (let i = 0; i < t.sum.length; i++) t.sum[i] += f.sum[i];
+    t.count += f.count;
+    t.lastUsed = Math.max(t.lastUsed, f.lastUsed);
+    this.centroids.delete(from);
   }
 
   private forgetLeastRecent(): void {

@@ -1,9 +1,9 @@
 /**
  * The optional speaker-embedding model, and what the engine feeds it.
  *
- * Any model that maps speech of one person to a fixed-size vector fits (a
- * WeSpeaker or 3D-Speaker ONNX export wrapped with its own feature extraction
- * by whoever provides it). The engine calls `embed` once per step with every
+ * Any model that maps speech of one person to a fixed-size vector fits
+ * (embedding-model.ts runs sherpa-onnx's WeSpeaker, 3D-Speaker and NeMo
+ * exports). The engine calls `embed` once per step with every
  * local speaker that has enough clean speech in its window: the window's
  * frames where that speaker, and only that speaker, is active (overlapped
  * speech would blend two voices into one vector, which is what diart's
@@ -14,6 +14,8 @@ import { FRAME_SPAN_SAMPLES, FRAME_STEP_SAMPLES, LOCAL_SPEAKERS, WINDOW_FRAMES }
 export interface SpeakerEmbedder {
   /** One vector per input, same order, same dimension every time. Inputs are 16 kHz mono. */
   embed(speech16k: Float32Array[]): Promise<Float32Array[]>;
+  /** Releases what the embedder holds (its model thread). */
+  close?(): Promise<void>;
 }
 
 /** Activity above which a frame counts as the speaker's (and others' below it as silent). */

@@ -2,12 +2,14 @@
  * Rolling speaker diarization for many live streams: owns the segmentation
  * model, the optional embedder and the open streams, and on every step runs
  * ONE batched model call over the windows that became ready across all
- * streams (then at most one embedder call), and hands each stream its output.
+ * streams (then at most one embedder call, for every speaker of those
+ * windows with enough clean speech), and hands each stream its output.
  *
  * The caller drives time: push audio into streams whenever it arrives, call
  * step() regularly (e.g. every stepMs, or after pushes), never two at once.
  */
 import { cleanSpeechPerSpeaker, type SpeakerEmbedder } from './embedding.js';
+import { SpeakerEmbeddingModel } from './embedding-model.js';
 import { LOCAL_SPEAKERS, POWERSET_CLASSES, WINDOW_FRAMES, WINDOW_SAMPLES, msToFrameCount } from './frames.js';
 import { streamConfig, type DiarizationOptions, type StreamConfig } from './options.js';
 import { powersetToActivities } from './powerset.js';
@@ -28,14 +30,25 @@ export class DiarizationEngine {
     private readonly embedder: SpeakerEmbedder | undefined,
     private readonly config: StreamConfig,
     private readonly maxBatchWindows: number,
+    /** An embedder the engine loaded itself (from speakerEmbeddingModelPath), released with it. */
+    private readonly ownEmbedder: SpeakerEmbedder | undefined,
   ) {}
 
   static async create(opts: DiarizationOptions): Promise<DiarizationEngine> {
     const config = streamConfig(opts);
     const maxBatchWindows = opts.maxBatchWindows ?? 32;
     if (!(maxBatchWindows >= 1)) throw new Error('maxBatchWindows must be at least 1');
-    const model = await SegmentationModel.load(opts.segmentationModelPath, opts.intraOpThreads ?? 0);
-    return new DiarizationEngine(model, opts.embedding, config, maxBatchWindows);
+    if (opts.embedding && opts.speakerEmbeddingModelPath) throw new Error('give either embedding or speakerEmbeddingModelPath, not both');
+    // The embedding model first: a bad file is refused before anything else starts.
+    const ownEmbedder = opts.speakerEmbeddingModelPath ? await SpeakerEmbeddingModel.load(opts.speakerEmbeddingModelPath, opts.intraOpThreads ?? 0) : undefined;
+    let model: SegmentationModel;
+    try {
+      model = await SegmentationModel.load(opts.segmentationModelPath, opts.intraOpThreads ?? 0);
+    } catch (err) {
+      await ownEmbedder?.close();
+      throw err;
+    }
+    return new DiarizationEngine(model, opts.embedding ?? ownEmbedder, config, maxBatchWindows, ownEmbedder);
   }
 
   /** Time after the audio at which its labels become final: the aggregation latency (plus up to one step of waiting for the window). */
@@ -90,6 +103,7 @@ export class DiarizationEngine {
   async close(): Promise<void> {
     for (const stream of [...this.streams.values()]) stream.close();
     await this.model.release();
+    await this.ownEmbedder?.close?.();
   }
 
   private gatherJobs(): WindowJob[] {

@@ -21,8 +21,25 @@ export interface DiarizationOptions {
   decoding?: PowersetDecoding;
   /** Optional embedding model for re-identifying speakers who return after a long silence. */
   embedding?: SpeakerEmbedder;
+  /**
+   * Or a speaker-embedding ONNX file (sherpa-onnx's WeSpeaker, 3D-Speaker or
+   * NeMo exports: embedding-contract.ts), loaded and released by the engine.
+   */
+  speakerEmbeddingModelPath?: string;
   /** Cosine distance under which an embedding joins a known speaker. Default 0.6; depends on the model. */
   maxCosineDistance?: number;
+  /**
+   * Cosine distance between two speakers' centroids under which they are
+   * merged into one (a speaker_update for the labels already given).
+   * Default: maxCosineDistance. 0 turns merging off.
+   */
+  mergeCosineDistance?: number;
+  /**
+   * Embeddings each of two speakers needs before they may be merged (one per
+   * window with enough clean speech, so about one per step while they
+   * speak). Default 2.
+   */
+  minMergeEmbeddings?: number;
   /** Clean speech a local speaker needs in a window to be embedded. Default 1000. */
   minEmbeddingSpeechMs?: number;
   /** Speech a window-local speaker needs (frames at activity 0.5 or more) before it may become a new speaker (without embeddings). Default 700. */
@@ -61,6 +78,9 @@ export interface StreamConfig {
   minNewSpeakerMs: number;
   minEmbeddingSpeechMs: number;
   maxCosineDistance: number;
+  mergeCosineDistance: number;
+  /** Embeddings each of two centroids needs before they may be merged. */
+  minMergeEmbeddings: number;
   maxCentroids: number;
   historyMs: number;
   /** speakerFor answers not final yet that are re-checked for relabelling. */
@@ -90,9 +110,11 @@ export function streamConfig(opts: DiarizationOptions): StreamConfig {
     minNewSpeakerMs: opts.minNewSpeakerMs ?? 700,
     minEmbeddingSpeechMs: opts.minEmbeddingSpeechMs ?? 1000,
     maxCosineDistance: opts.maxCosineDistance ?? 0.6,
+    mergeCosineDistance: opts.mergeCosineDistance ?? opts.maxCosineDistance ?? 0.6,
+    minMergeEmbeddings: opts.minMergeEmbeddings ?? 2,
     maxCentroids: 64,
     historyMs,
     maxPendingQueries: 1024,
-    useEmbeddings: opts.embedding !== undefined,
+    useEmbeddings: opts.embedding !== undefined || Boolean(opts.speakerEmbeddingModelPath),
   };
 }

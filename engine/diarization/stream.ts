@@ -2,6 +2,7 @@
  * Diarization state of one audio stream: its audio since the next window,
  * which windows are ready, how each window's local speakers become global
  * speakers (overlap linking, then embeddings when there are any), the
+ * merging of two speakers that their embeddings show to be one person, the
  * aggregated timeline, the committed labels, and the answers to the server.
  * The engine runs the model; this module only consumes its decoded output.
  *
@@ -40,11 +41,24 @@ export interface LabelChange {
   speaker: string;
 }
 
+/** Two labels found to be one person: every `from` label given so far now reads `into`. */
+export interface SpeakerMerge {
+  from: string;
+  into: string;
+}
+
 export interface DiarizationListener {
   /** Called after a step (or close) with spans whose earlier answer changed. */
   onRelabel?(changes: LabelChange[]): void;
   /** Called once per finished speaker turn, in commit order (turns of different speakers may overlap). */
   onTurn?(turn: SpeakerTurn): void;
+  /**
+   * Called when embeddings show two labels to be one person (only with an
+   * embedder, and only for labels already given out); later answers and
+   * turns use `into`, and spans answered `from` are not re-reported through
+   * onRelabel: the listener rewrites them.
+   */
+  onMerge?(merge: SpeakerMerge): void;
 }
 
 /**
@@ -101,6 +115,8 @@ export class StreamDiarizer implements DiarizationStream {
   private readonly latencyFrames: number;
   private readonly pending: PendingQuery[] = [];
   private nextSpeakerId = 0;
+  /** Speaker ids merged into another (see mergeSameSpeakers); they are never reused. */
+  private readonly mergedInto = new Map<number, number>();
   /** Last frame each global speaker was heard on (activity 0.5 or more in a window), for reusing ids under maxSpeakers. */
   private readonly lastHeard = new Map<number, number>();
   private readonly maxSpeakers: number;
@@ -197,6 +213,7 @@ export class StreamDiarizer implements DiarizationStream {
     });
     this.timeline.addWindow(startFrame, columns, localSpeakerCounts(activities));
     this.previousWindow = { startFrame, columns };
+    if (this.clustering) this.mergeSameSpeakers(globalOf, embeddings);
     this.commitUntil(this.timeline.endFrame - this.latencyFrames);
 
     this.nextWindow++;
@@ -287,7 +304,7 @@ export class StreamDiarizer implements DiarizationStream {
    * known speakers are taken in this window.
    */
   private newSpeaker(taken: ReadonlySet<number>, embedding?: Float32Array): number | undefined {
-    if (this.nextSpeakerId < this.maxSpeakers) return this.nextSpeakerId++;
+    if (this.nextSpeakerId - this.mergedInto.size < this.maxSpeakers) return this.nextSpeakerId++;
     if (embedding && this.clustering) {
       const nearest = this.clustering.identify(embedding, taken, Infinity);
       if (nearest !== undefined) return nearest;
@@ -295,7 +312,7 @@ export class StreamDiarizer implements DiarizationStream {
     let best: number | undefined;
     let bestHeard = Infinity;
     for (let id = 0; id < this.nextSpeakerId; id++) {
-      if (taken.has(id)) continue;
+      if (taken.has(id) || this.mergedInto.has(id)) continue;
       const heard = this.lastHeard.get(id) ?? -Infinity;
       if (best === undefined || heard < bestHeard) {
         best = id;
@@ -303,6 +320,56 @@ export class StreamDiarizer implements DiarizationStream {
       }
     }
     return best;
+  }
+
+  /**
+   * Merges speakers of this window whose centroids have come within
+   * mergeCosineDistance of another known speaker's: a returning person who
+   * was first heard too briefly (or too noisily) to be recognised, and got a
+   * new id, is folded back into their earlier one once their embeddings say
+   * so. Speakers heard in the same window are never merged (two voices at
+   * once are two people). The id whose label users saw first stays.
+   */
+  private mergeSameSpeakers(globalOf: ReadonlyMap<number, number>, embeddings: readonly (Float32Array | null)[]): void {
+    const clustering = this.clustering!;
+    const inWindow = new Set(globalOf.values());
+    for (const [local, speaker] of globalOf) {
+      if (!embeddings[local] || this.mergedInto.has(speaker)) continue;
+      const other = clustering.sameAs(speaker, inWindow, this.config.mergeCosineDistance, this.config.minMergeEmbeddings);
+      if (other === undefined) continue;
+      const [keep, drop] = this.shownBefore(speaker, other) ? [speaker, other] : [other, speaker];
+      clustering.merge(drop, keep);
+      this.timeline.mergeSpeaker(drop, keep);
+      this.lastHeard.set(keep, Math.max(this.lastHeard.get(keep) ?? -Infinity, this.lastHeard.get(drop) ?? -Infinity));
+      this.lastHeard.delete(drop);
+      const column = this.previousWindow!.columns.get(drop);
+      if (column) {
+        this.previousWindow!.columns.delete(drop);
+        this.previousWindow!.columns.set(keep, column);
+      }
+      this.mergedInto.set(drop, keep);
+      const dropLabel = this.labels.get(drop);
+      if (dropLabel === undefined) continue; // never shown: nothing to rewrite
+      const merge = { from: dropLabel, into: this.labelOf(keep) };
+      for (const q of this.pending) if (q.label === merge.from) q.label = merge.into;
+      this.listener.onMerge?.(merge);
+    }
+  }
+
+  /** Whether users met a's label before b's (labels count up as they are shown; unshown ones last, then by id). */
+  private shownBefore(a: number, b: number): boolean {
+    const rank = (id: number) => {
+      const label = this.labels.get(id);
+      return label === undefined ? Infinity : Number(label.slice(1));
+    };
+    return rank(a) !== rank(b) ? rank(a) < rank(b) : a < b;
+  }
+
+  /** The id a speaker's frames count for now (itself unless merged into another). */
+  private canonical(speaker: number): number {
+    let id = speaker;
+    for (let next = this.mergedInto.get(id); next !== undefined; next = this.mergedInto.get(id)) id = next;
+    return id;
   }
 
   /** Makes frames below `endFrame` final: history, turns, relabels. */
@@ -336,7 +403,7 @@ export class StreamDiarizer implements DiarizationStream {
     const speakers: number[] = [];
     for (let g = fromFrame; g < toFrame; g++) {
       const final = this.history.speakerAt(g);
-      if (final !== undefined) speakers.push(final);
+      if (final !== undefined) speakers.push(final === NO_SPEAKER ? final : this.canonical(final));
       else if (g >= this.history.endFrame && g < this.timeline.endFrame) {
         speakers.push(this.activeAt(g)[0] ?? NO_SPEAKER);
       }
@@ -357,10 +424,11 @@ export class StreamDiarizer implements DiarizationStream {
 
   private labelOf(speaker: number): string {
     if (speaker === NO_SPEAKER) return '';
-    let label = this.labels.get(speaker);
+    const id = this.canonical(speaker);
+    let label = this.labels.get(id);
     if (label === undefined) {
       label = `S${this.labels.size + 1}`;
-      this.labels.set(speaker, label);
+      this.labels.set(id, label);
     }
     return label;
   }

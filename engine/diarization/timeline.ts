@@ -78,6 +78,20 @@ export class ActivityTimeline {
     }
   }
 
+  /** Adds `from`'s activity to `into`'s on every frame in the ring and forgets `from` (two labels found to be one person). */
+  mergeSpeaker(from: number, into: number): void {
+    const f = this.speakers.get(from);
+    if (!f) return;
+    const t = this.speakers.get(into);
+    if (!t) {
+      this.speakers.set(into, f);
+    } else {
+      for (let slot = 0; slot < RING_FRAMES; slot++) t.sums[slot] += f.sums[slot];
+      t.lastActiveFrame = Math.max(t.lastActiveFrame, f.lastActiveFrame);
+    }
+    this.speakers.delete(from);
+  }
+
   /** Mean activity of a speaker on a covered frame still in the ring (0 otherwise). */
   mean(speaker: number, frame: number): number {
     const s = this.speakers.get(speaker);

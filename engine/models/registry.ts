@@ -155,6 +155,71 @@ function streamingNemoCtc(latencyMs: number, int8: boolean): RegistryModel {
   };
 }
 
+/**
+ * Speaker-embedding models for `--speaker-embedding-model` (diarization that
+ * recognises returning speakers): single ONNX files with sherpa-onnx's
+ * metadata (`framework` wespeaker / 3d-speaker / nemo, read by
+ * engine/diarization/embedding-contract.ts), from sherpa-onnx's GitHub
+ * release `speaker-recongition-models` (sic). Not ASR models: kept apart
+ * from REGISTRY. Sizes and sha256 as pinned by verifying third-party
+ * downloaders where one was found; null otherwise.
+ */
+export interface SpeakerEmbeddingRegistryModel {
+  /** The file's name without `.onnx`. */
+  name: string;
+  description: string;
+  url: string;
+  bytes: number | null;
+  sha256: string | null;
+  /** A starting point for --speaker-embedding-distance (sherpa-onnx examples compare at similarity ~0.5); not measured by this project. */
+  distance: number;
+}
+
+const SPEAKER_RELEASE = 'https://github.com/k2-fsa/sherpa-onnx/releases/download/speaker-recongition-models';
+
+export const SPEAKER_EMBEDDING_REGISTRY: readonly SpeakerEmbeddingRegistryModel[] = [
+  {
+    name: 'wespeaker_en_voxceleb_resnet34',
+    description: 'WeSpeaker ResNet34 (VoxCeleb, English), 256-d',
+    url: `${SPEAKER_RELEASE}/wespeaker_en_voxceleb_resnet34.onnx`,
+    bytes: 26_534_127,
+    sha256: '9fea6516d7ad6bf0a76c7689f5a49b65d330fad6dde96c91bb4435ffbfe056a1',
+    distance: 0.5,
+  },
+  {
+    name: 'wespeaker_en_voxceleb_CAM++',
+    description: 'WeSpeaker CAM++ (VoxCeleb, English), 512-d',
+    url: `${SPEAKER_RELEASE}/wespeaker_en_voxceleb_CAM%2B%2B.onnx`,
+    bytes: null,
+    sha256: null,
+    distance: 0.5,
+  },
+  {
+    name: '3dspeaker_speech_campplus_sv_zh_en_16k-common_advanced',
+    description: '3D-Speaker CAM++ (Chinese and English), 192-d',
+    url: `${SPEAKER_RELEASE}/3dspeaker_speech_campplus_sv_zh_en_16k-common_advanced.onnx`,
+    bytes: null,
+    sha256: 'aa3cfc16963a10586a9393f5035d6d6b57e98d358b347f80c2a30bf4f00ceba2',
+    distance: 0.6,
+  },
+  {
+    name: '3dspeaker_speech_eres2net_base_sv_zh-cn_3dspeaker_16k',
+    description: '3D-Speaker ERes2Net base (Chinese), 192-d',
+    url: `${SPEAKER_RELEASE}/3dspeaker_speech_eres2net_base_sv_zh-cn_3dspeaker_16k.onnx`,
+    bytes: 39_593_761,
+    sha256: null,
+    distance: 0.6,
+  },
+  {
+    name: 'nemo_en_titanet_small',
+    description: 'NVIDIA NeMo TitaNet small (English), 192-d',
+    url: `${SPEAKER_RELEASE}/nemo_en_titanet_small.onnx`,
+    bytes: null,
+    sha256: null,
+    distance: 0.6,
+  },
+];
+
 export function findRegistryModel(name: string): RegistryModel | undefined {
   return REGISTRY.find((m) => m.name === name);
 }
