@@ -36,17 +36,7 @@ export class SpeakerClustering {
    * @returns the speaker id, or undefined when the embedding is far from all
    */
   identify(embedding: Float32Array, exclude: ReadonlySet<number>, maxDistance = this.opts.maxCosineDistance): number | undefined {
-    let best: number | undefined;
-    let bestDistance = maxDistance;
-    for (const [speaker, c] of this.centroids) {
-      if (exclude.has(speaker)) continue;
-      const distance = cosineDistance(embedding, c.sum);
-      if (distance <= bestDistance) {
-        best = speaker;
-        bestDistance = distance;
-      }
-    }
-    return best;
+    return this.nearest(embedding, maxDistance, (speaker) => !exclude.has(speaker));
   }
 
   /** Adds an embedding to a speaker's centroid, creating the centroid if needed. */
@@ -76,13 +66,18 @@ export class SpeakerClustering {
   sameAs(speaker: number, exclude: ReadonlySet<number>, maxDistance: number, minEmbeddings: number): number | undefined {
     const c = this.centroids.get(speaker);
     if (!c || c.count < minEmbeddings) return undefined;
+    return this.nearest(c.sum, maxDistance, (other, o) => other !== speaker && !exclude.has(other) && o.count >= minEmbeddings);
+  }
+
+  /** The speaker whose centroid is nearest to `vector` within `maxDistance`, among those `eligible` says may be. */
+  private nearest(vector: Float32Array, maxDistance: number, eligible: (speaker: number, c: Centroid) => boolean): number | undefined {
     let best: number | undefined;
     let bestDistance = maxDistance;
-    for (const [other, o] of this.centroids) {
-      if (other === speaker || exclude.has(other) || o.count < minEmbeddings) continue;
-      const distance = cosineDistance(c.sum, o.sum);
+    for (const [speaker, c] of this.centroids) {
+      if (!eligible(speaker, c)) continue;
+      const distance = cosineDistance(vector, c.sum);
       if (distance <= bestDistance) {
-        best = other;
+        best = speaker;
         bestDistance = distance;
       }
     }
