@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { isCached, probeUrl, pullModel, type PullOptions } from '../engine/models/download.js';
-import { REGISTRY, type RegistryModel } from '../engine/models/registry.js';
+import { embeddingModelPath, isCached, probeUrl, pullEmbeddingModel, pullModel, type PullOptions } from '../engine/models/download.js';
+import { REGISTRY, SPEAKER_EMBEDDING_REGISTRY, type RegistryModel, type SpeakerEmbeddingRegistryModel } from '../engine/models/registry.js';
 import { DEMO_MODEL_DIR, DEMO_STREAMING_MODEL_DIR, resolveLanguageModel, resolveModel } from '../engine/models/resolve.js';
 import { PROJECT_ROOT } from '../testkit/paths.js';
 
@@ -132,6 +132,8 @@ beforeAll(async () => {
   makeArchive('fake.tar.bz2', { tarFlag: '-j', topFolder: 'fake-model', withTokens: true });
   makeArchive('flat.tar.gz', { tarFlag: '-z', topFolder: null, withTokens: true });
   makeArchive('no-tokens.tar.bz2', { tarFlag: '-j', topFolder: 'fake-model', withTokens: false });
+  // A speaker-embedding model is one ONNX file, served as it is.
+  archives.set('speaker.onnx', { bytes: modelBytes, sha256: createHash('sha256').update(modelBytes).digest('hex') });
   server = http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -225,6 +227,28 @@ describe('pullModel', () => {
   it('does not retry a 404', async () => {
     await expect(pullModel(entry(`${baseUrl}/files/missing.tar.bz2`), pullOptions())).rejects.toThrow(/HTTP 404/);
     expect(requests).toHaveLength(1);
+  });
+});
+
+describe('pullEmbeddingModel (one ONNX file)', () => {
+  const embedding = (url: string, sha256: string | null = archives.get('speaker.onnx')!.sha256): SpeakerEmbeddingRegistryModel => ({ name: 'fake-speaker', description: 'test file', url, bytes: null, sha256, distance: 0.5 });
+
+  it('resumes a dropped download, verifies sha256, and places the file under speaker-embedding/ only once whole', async () => {
+    const model = embedding(`${baseUrl}/drop-once/speaker.onnx`);
+    const file = await pullEmbeddingModel(model, pullOptions());
+    expect(file).toBe(path.join(modelsDir, 'speaker-embedding', 'fake-speaker.onnx'));
+    expect(embeddingModelPath(model, modelsDir)).toBe(file);
+    expect(readFileSync(file).equals(modelBytes)).toBe(true);
+    expect(readdirSync(path.dirname(file))).toEqual(['fake-speaker.onnx']);
+    expect(requests.map((r) => r.range)).toEqual([undefined, `bytes=${modelBytes.length >> 1}-`]);
+    await pullEmbeddingModel(model, pullOptions());
+    expect(requests).toHaveLength(2);
+  });
+
+  it('deletes a download whose sha256 does not match and installs nothing', async () => {
+    const model = embedding(`${baseUrl}/files/speaker.onnx`, '0'.repeat(64));
+    await expect(pullEmbeddingModel(model, pullOptions())).rejects.toThrow(/fake-speaker: sha256 mismatch/);
+    expect(readdirSync(path.join(modelsDir, 'speaker-embedding'))).toEqual([]);
   });
 });
 
@@ -437,6 +461,15 @@ describe('models CLI', () => {
     const notPulled = cli('path', REGISTRY[0].name);
     expect(notPulled.status).toBe(1);
     expect(notPulled.stderr).toContain(`npm run models -- pull ${REGISTRY[0].name}`);
+
+    const speaker = SPEAKER_EMBEDDING_REGISTRY[0];
+    const speakerRow = rows.find((r) => r.startsWith(`${speaker.name} `));
+    expect(rows.indexOf(speakerRow!)).toBeGreaterThan(rows.findIndex((r) => r.startsWith('speaker-embedding models')));
+    expect(speakerRow).toMatch(new RegExp(` ${speaker.distance} +no `));
+    expect(cli('path', speaker.name).status).toBe(1);
+    mkdirSync(path.join(modelsDir, 'speaker-embedding'));
+    writeFileSync(path.join(modelsDir, 'speaker-embedding', `${speaker.name}.onnx`), 'onnx');
+    expect(cli('path', speaker.name).stdout.trim()).toBe(path.join(modelsDir, 'speaker-embedding', `${speaker.name}.onnx`));
 
     const unknown = cli('pull', 'nope');
     expect(unknown.status).toBe(2);

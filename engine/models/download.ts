@@ -4,7 +4,9 @@
  * sha256 verification, extraction with the system `tar` into a temporary
  * folder, and an atomic rename to `<cache>/<name>/` once the model and tokens
  * files are known to be there. A cache folder therefore either holds a
- * complete model or does not exist.
+ * complete model or does not exist. A speaker-embedding model is one ONNX
+ * file: the same download and check, then a rename to
+ * `<cache>/speaker-embedding/<name>.onnx`.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
@@ -16,7 +18,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { RegistryModel } from './registry.js';
+import type { RegistryModel, SpeakerEmbeddingRegistryModel } from './registry.js';
 
 export function defaultModelsDir(): string {
   return process.env.MODELS_DIR || path.join(os.homedir(), '.cache', 'live-transcribe', 'models');
@@ -64,27 +66,7 @@ export async function pullModel(model: RegistryModel, opts: PullOptions = {}): P
   await mkdir(modelsDir, { recursive: true });
   const format = archiveFormat(model.url);
   const partPath = path.join(modelsDir, `${model.name}${format.extension}.part`);
-
-  await downloadFile(model.url, partPath, {
-    log: (line) => log(`${model.name}: ${line}`),
-    progress: opts.progress ?? true,
-    label: model.name,
-    expectedBytes: model.archiveBytes,
-    maxAttempts: opts.maxAttempts ?? 5,
-    retryDelayMs: opts.retryDelayMs ?? 2000,
-    stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
-  });
-
-  if (model.sha256) {
-    log(`${model.name}: verifying sha256`);
-    const actual = await sha256File(partPath);
-    if (actual !== model.sha256.toLowerCase()) {
-      await rm(partPath, { force: true });
-      throw new Error(`${model.name}: sha256 mismatch (expected ${model.sha256}, got ${actual}); the download was deleted, nothing was installed`);
-    }
-  } else {
-    log(`${model.name}: no published sha256, skipping verification`);
-  }
+  await downloadVerified({ name: model.name, url: model.url, bytes: model.archiveBytes, sha256: model.sha256 }, partPath, opts, log);
 
   log(`${model.name}: extracting`);
   try {
@@ -95,6 +77,51 @@ export async function pullModel(model: RegistryModel, opts: PullOptions = {}): P
   }
   log(`${model.name}: ready in ${dir}`);
   return result;
+}
+
+/** Where a speaker-embedding model's file lives in the cache. */
+export function embeddingModelPath(model: SpeakerEmbeddingRegistryModel, modelsDir: string): string {
+  return path.join(modelsDir, 'speaker-embedding', `${model.name}.onnx`);
+}
+
+/** Pulls a speaker-embedding model (one ONNX file) into the cache; returns its path. The file appears only once verified. */
+export async function pullEmbeddingModel(model: SpeakerEmbeddingRegistryModel, opts: PullOptions = {}): Promise<string> {
+  const modelsDir = opts.modelsDir ?? defaultModelsDir();
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const file = embeddingModelPath(model, modelsDir);
+  if (existsSync(file)) {
+    log(`${model.name}: already in ${file}`);
+    return file;
+  }
+  await mkdir(path.dirname(file), { recursive: true });
+  const partPath = `${file}.part`;
+  await downloadVerified(model, partPath, opts, log);
+  await rename(partPath, file);
+  log(`${model.name}: ready in ${file}`);
+  return file;
+}
+
+/** Downloads (or resumes) `what.url` into `partPath` and checks its sha256 when one is published; a mismatch deletes the file. */
+async function downloadVerified(what: { name: string; url: string; bytes: number | null; sha256: string | null }, partPath: string, opts: PullOptions, log: (line: string) => void): Promise<void> {
+  await downloadFile(what.url, partPath, {
+    log: (line) => log(`${what.name}: ${line}`),
+    progress: opts.progress ?? true,
+    label: what.name,
+    expectedBytes: what.bytes,
+    maxAttempts: opts.maxAttempts ?? 5,
+    retryDelayMs: opts.retryDelayMs ?? 2000,
+    stallTimeoutMs: opts.stallTimeoutMs ?? 30_000,
+  });
+  if (!what.sha256) {
+    log(`${what.name}: no published sha256, skipping verification`);
+    return;
+  }
+  log(`${what.name}: verifying sha256`);
+  const actual = await sha256File(partPath);
+  if (actual !== what.sha256.toLowerCase()) {
+    await rm(partPath, { force: true });
+    throw new Error(`${what.name}: sha256 mismatch (expected ${what.sha256}, got ${actual}); the download was deleted, nothing was installed`);
+  }
 }
 
 // ---------------------------------------------------------------- archives

@@ -161,7 +161,8 @@ function streamingNemoCtc(latencyMs: number, int8: boolean): RegistryModel {
  * metadata (`framework` wespeaker / 3d-speaker / nemo, read by
  * engine/diarization/embedding-contract.ts), from sherpa-onnx's GitHub
  * release `speaker-recongition-models` (sic). Not ASR models: kept apart
- * from REGISTRY. Sizes and sha256 as pinned by verifying third-party
+ * from REGISTRY; `npm run models -- pull NAME` fetches the file itself
+ * (download.ts pullEmbeddingModel), no archive. Sizes and sha256 as pinned by verifying third-party
  * downloaders where one was found; null otherwise.
  */
 export interface SpeakerEmbeddingRegistryModel {
@@ -222,4 +223,8 @@ export const SPEAKER_EMBEDDING_REGISTRY: readonly SpeakerEmbeddingRegistryModel[
 
 export function findRegistryModel(name: string): RegistryModel | undefined {
   return REGISTRY.find((m) => m.name === name);
+}
+
+export function findSpeakerEmbeddingModel(name: string): SpeakerEmbeddingRegistryModel | undefined {
+  return SPEAKER_EMBEDDING_REGISTRY.find((m) => m.name === name);
 }
