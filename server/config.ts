@@ -43,7 +43,7 @@ export interface ServerConfig extends EngineConfig {
   slowConsumerMs: number;
   /** Largest file POST /v1/audio/transcriptions accepts (the whole multipart body). */
   maxUploadBytes: number;
-  /** The ffmpeg that decodes uploaded files other than Ogg/WebM Opus; "none" = no ffmpeg. */
+  /** The ffmpeg that decodes uploaded files other than WAV and Ogg/WebM Opus; "none" = no ffmpeg. */
   ffmpeg: string;
   /** Never download a model at startup (startup-model.ts): with none configured and none pulled, serve the demo model. */
   offline: boolean;
@@ -109,7 +109,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'sendHardLimitBytes', env: 'SEND_HARD_LIMIT_BYTES', flag: 'send-hard-limit-bytes', help: 'unsent bytes to a client that, held for slow-consumer-ms, close it' },
   { key: 'slowConsumerMs', env: 'SLOW_CONSUMER_MS', flag: 'slow-consumer-ms', help: 'how long a client may stay over send-hard-limit-bytes' },
   { key: 'maxUploadBytes', env: 'MAX_UPLOAD_BYTES', flag: 'max-upload-bytes', help: 'largest upload to POST /v1/audio/transcriptions (413 above)' },
-  { key: 'ffmpeg', env: 'FFMPEG', flag: 'ffmpeg', help: 'ffmpeg binary that decodes uploaded WAV, FLAC, MP3, ... (none: only Ogg and WebM Opus uploads)' },
+  { key: 'ffmpeg', env: 'FFMPEG', flag: 'ffmpeg', help: 'ffmpeg binary that decodes uploaded FLAC, MP3, M4A, ... (none: only WAV, Ogg Opus and WebM Opus uploads)' },
 ];
 
 export const DEFAULT_CONFIG: ServerConfig = {

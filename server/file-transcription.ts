@@ -2,16 +2,18 @@
  * A whole audio file through a model's engine, as fast as the engine goes:
  * the same stream, VAD, batching scheduler and beam-searched finals as a live
  * session, without interim results. Decoding: Ogg and WebM Opus (what live
- * clients send) by the engine's own decoder; anything else (WAV, FLAC, MP3,
- * M4A, ...) by ffmpeg in a child process, when one is configured, to 16 kHz
- * mono float32 streamed into the engine as it comes. Without ffmpeg only the
- * Opus containers are taken. The audio is charged to its owner's budget as
+ * clients send) by the engine's own decoder; WAV (PCM, float, A-law,
+ * mu-law: protocol/wav.ts) as the PCM encoding it holds; anything else (FLAC,
+ * MP3, M4A, other WAV codecs, ...) by ffmpeg in a child process, when one is
+ * configured, to 16 kHz mono float32 streamed into the engine as it comes.
+ * Without ffmpeg only Opus containers and WAV are taken. The audio is charged to its owner's budget as
  * it is decoded, like a live session's (limits.ts), and transcription stops
  * when the file's credential is revoked.
  */
 import { spawn } from 'node:child_process';
 import { AudioDecodeError, SAMPLE_RATE_HZ, type Engine, type Transcript } from '../engine/index.js';
 import { DEFAULT_SESSION_CONFIG } from '../protocol/session-config.js';
+import { isWav, readWav, WavError, type WavAudio } from '../protocol/wav.js';
 import { opusContainer } from './container.js';
 import type { AudioRateLimiter } from './limits.js';
 import { SessionError } from './session.js';
@@ -47,16 +49,17 @@ const MAX_STDERR_BYTES = 4096;
  */
 export async function transcribeFile(engine: Engine, file: Uint8Array, ffmpeg: string, limits: FileLimits, keyterms: string[] = []): Promise<FileTranscript> {
   const container = opusContainer(file);
-  if (!container && ffmpeg === 'none') {
-    throw new UndecodableFileError('this server decodes only Ogg Opus and WebM Opus files (it runs without ffmpeg); send one of those');
+  const wav = container ? null : wavOf(file, ffmpeg);
+  if (!container && !wav && ffmpeg === 'none') {
+    throw new UndecodableFileError('this server decodes only WAV, Ogg Opus and WebM Opus files (it runs without ffmpeg); send one of those');
   }
   const segments: Transcript[] = [];
   let failure: unknown = null;
   const stream = await engine.openStream(
     {
-      encoding: container ?? 'pcm_f32le',
-      sampleRateHz: SAMPLE_RATE_HZ,
-      channels: 1,
+      encoding: container ?? wav?.encoding ?? 'pcm_f32le',
+      sampleRateHz: wav?.sampleRateHz ?? SAMPLE_RATE_HZ,
+      channels: wav?.channels ?? 1,
       multichannel: false,
       interimResults: false,
       endpointingMs: DEFAULT_SESSION_CONFIG.endpointing_ms,
@@ -82,6 +85,7 @@ export async function transcribeFile(engine: Engine, file: Uint8Array, ffmpeg: s
   };
   try {
     if (container) await push(file);
+    else if (wav) await push(wav.data);
     else await decodeWithFfmpeg(ffmpeg, file, push);
     limits.signal.throwIfAborted();
     await stream.finish();
@@ -93,6 +97,18 @@ export async function transcribeFile(engine: Engine, file: Uint8Array, ffmpeg: s
   }
   if (failure) throw failure;
   return { segments, audioMs: stream.audioMs };
+}
+
+/** A WAV file's samples as they are, when it holds a codec read here; a WAV in another codec goes to ffmpeg when there is one. */
+function wavOf(file: Uint8Array, ffmpeg: string): WavAudio | null {
+  if (!isWav(file)) return null;
+  try {
+    return readWav(file);
+  } catch (err) {
+    if (err instanceof WavError && ffmpeg === 'none') throw new UndecodableFileError(`${err.message}; this server runs without ffmpeg`);
+    if (err instanceof WavError) return null;
+    throw err;
+  }
 }
 
 /** Runs ffmpeg on `file`, handing its 16 kHz mono f32le output to `onChunk` in order. */

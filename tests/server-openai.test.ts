@@ -4,8 +4,9 @@
  * pointed at us: WAV, FLAC, MP3 (ffmpeg) and Ogg Opus (the engine's own
  * decoder) files of synthesized speech in every response format, word and
  * segment timestamps in verbose_json; a corrupt file and an oversized one get
- * clear 400 / 413 errors and the server keeps serving; without ffmpeg, only
- * Opus files are taken, with an error saying so; a `prompt` biases the
+ * clear 400 / 413 errors and the server keeps serving; without ffmpeg, WAV
+ * (read as the PCM it holds) and Opus files are taken, others refused with an
+ * error saying so; a `prompt` biases the
  * transcript toward its names, whatever characters it has.
  */
 import { liveWerBound } from './helpers/demo-model.js';
@@ -139,13 +140,21 @@ describe('the official openai package', () => {
     expect(wordErrorRate(`${FIRST} ${SECOND}`, again.text).wer).toBeLessThan(liveWerBound(0.2));
   });
 
-  it('without ffmpeg takes Ogg Opus and says why it refuses WAV', async () => {
+  it('without ffmpeg takes WAV and Ogg Opus, and says why it refuses FLAC and a WAV codec it cannot read', async () => {
     const plain = await startTestServer({ ffmpeg: 'none' });
     try {
       const client = new OpenAI({ apiKey: 'unused', baseURL: `http://127.0.0.1:${plain.port}/v1`, maxRetries: 0 });
-      const refused = await statusOf(client.audio.transcriptions.create({ file: await toFile(wav, 'speech.wav'), model: MODEL }));
+      const refused = await statusOf(client.audio.transcriptions.create({ file: await toFile(ffmpegEncode(speech, ['-f', 'flac']), 'speech.flac'), model: MODEL }));
       expect(refused.status).toBe(400);
-      expect(refused.message).toMatch(/only Ogg Opus and WebM Opus/);
+      expect(refused.message).toMatch(/only WAV, Ogg Opus and WebM Opus/);
+      const adpcm = await statusOf(client.audio.transcriptions.create({ file: await toFile(ffmpegEncode(speech, ['-c:a', 'adpcm_ms', '-f', 'wav']), 'speech.wav'), model: MODEL }));
+      expect(adpcm.status).toBe(400);
+      expect(adpcm.message).toMatch(/WAV: format 2 at 4 bits is not supported .*without ffmpeg/);
+      // 16-bit mono as sent by most tools, and 24-bit stereo at 44.1 kHz (converted to float, resampled and mixed by the engine).
+      for (const args of [['-f', 'wav'], ['-c:a', 'pcm_s24le', '-ar', '44100', '-ac', '2', '-f', 'wav']]) {
+        const text = (await client.audio.transcriptions.create({ file: await toFile(ffmpegEncode(speech, args), 'speech.wav'), model: MODEL })).text;
+        expect(wordErrorRate(`${FIRST} ${SECOND}`, text).wer, args.join(' ')).toBeLessThan(liveWerBound(0.2));
+      }
       const ogg = await client.audio.transcriptions.create({ file: await toFile(ffmpegEncode(speech, ['-c:a', 'libopus', '-f', 'ogg']), 'speech.ogg'), model: MODEL });
       expect(wordErrorRate(`${FIRST} ${SECOND}`, ogg.text).wer).toBeLessThan(liveWerBound(0.2));
     } finally {

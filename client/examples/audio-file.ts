@@ -8,8 +8,8 @@
  *   server's own demuxer and Opus decoder read them, and the upload is the
  *   file's size. Times come from the container (Ogg granule positions, WebM
  *   block timecodes); only those are read here.
- * - WAV is read here (16-bit PCM, 32-bit float, A-law and mu-law go as
- *   they are; 8, 24 and 32-bit integer PCM become 32-bit float).
+ * - WAV is read by protocol/wav.ts (16-bit PCM, 32-bit float, A-law and
+ *   mu-law go as they are; 8, 24 and 32-bit integer PCM become 32-bit float).
  * - FLAC and MP3 are decoded here by @wasm-audio-decoders/flac and
  *   mpg123-decoder (WebAssembly builds of libFLAC and libmpg123, from the
  *   maintainer of the opus-decoder package the server uses), then sent as
@@ -21,6 +21,7 @@
 import { FLACDecoder } from '@wasm-audio-decoders/flac';
 import { MPEGDecoder } from 'mpg123-decoder';
 import type { SessionConfig } from '../../protocol/messages.js';
+import { isWav, readWav as readWavAudio, WavError, type WavAudio } from '../../protocol/wav.js';
 
 /** The longest stretch of audio in one chunk: the protocol recommends 20 to 100 ms per frame. */
 export const CHUNK_MS = 100;
@@ -46,7 +47,7 @@ const ascii = (bytes: Uint8Array, from: number, to: number) => String.fromCharCo
 
 /** Reads any supported file; the format is told by its first bytes, not its name. */
 export async function readAudioFile(bytes: Uint8Array): Promise<AudioFile> {
-  if (ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 12) === 'WAVE') return readWav(bytes);
+  if (isWav(bytes)) return readWav(bytes);
   if (ascii(bytes, 0, 4) === 'OggS') return readOggOpus(bytes);
   if (bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf && bytes[3] === 0xa3) return readWebm(bytes);
   if (ascii(bytes, 0, 4) === 'fLaC') return decoded('FLAC', await decodeFlac(bytes));
@@ -68,63 +69,20 @@ export function pcmChunks(pcm: Uint8Array, sampleRateHz: number, bytesPerFrame: 
   return chunks;
 }
 
-const WAVE_PCM = 1;
-const WAVE_FLOAT = 3;
-const WAVE_ALAW = 6;
-const WAVE_MULAW = 7;
-const WAVE_EXTENSIBLE = 0xfffe;
-
-/** RIFF WAVE: the `fmt ` and `data` chunks; a data size past the end (a streamed WAV) means "to the end". */
+/** RIFF WAVE, read by protocol/wav.ts (the server reads uploads the same way) and cut into timed chunks. */
 export function readWav(bytes: Uint8Array): AudioFile {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let format: { tag: number; channels: number; rateHz: number; bits: number } | null = null;
-  for (let pos = 12; pos + 8 <= bytes.length; ) {
-    const id = ascii(bytes, pos, pos + 4);
-    const size = view.getUint32(pos + 4, true);
-    const body = pos + 8;
-    if (id === 'fmt ') {
-      let tag = view.getUint16(body, true);
-      // WAVE_FORMAT_EXTENSIBLE: the real tag is the first two bytes of the sub-format GUID.
-      if (tag === WAVE_EXTENSIBLE && size >= 26) tag = view.getUint16(body + 24, true);
-      format = { tag, channels: view.getUint16(body + 2, true), rateHz: view.getUint32(body + 4, true), bits: view.getUint16(body + 14, true) };
-    } else if (id === 'data') {
-      if (!format) throw new AudioFileError('WAV: the data chunk comes before the fmt chunk');
-      return wavData(format, bytes.subarray(body, Math.min(bytes.length, body + size)));
-    }
-    pos = body + size + (size % 2); // chunks are padded to even sizes
+  let wav: WavAudio;
+  try {
+    wav = readWavAudio(bytes);
+  } catch (err) {
+    throw err instanceof WavError ? new AudioFileError(err.message) : err;
   }
-  throw new AudioFileError('WAV: no fmt and data chunks');
-}
-
-function wavData(format: { tag: number; channels: number; rateHz: number; bits: number }, data: Uint8Array): AudioFile {
-  const { tag, channels, rateHz, bits } = format;
-  const described = `WAV, ${bits}-bit, ${rateHz} Hz, ${channels} channel(s)`;
-  const as = (encoding: SessionConfig['encoding'], pcm: Uint8Array, bytesPerSample: number): AudioFile => ({
-    description: `${described}, sent as ${encoding}`,
-    config: { encoding, sample_rate: rateHz, channels },
-    chunks: pcmChunks(pcm, rateHz, bytesPerSample * channels),
-  });
-  if (tag === WAVE_PCM && bits === 16) return as('pcm_s16le', data, 2);
-  if (tag === WAVE_FLOAT && bits === 32) return as('pcm_f32le', data, 4);
-  if (tag === WAVE_ALAW && bits === 8) return as('alaw', data, 1);
-  if (tag === WAVE_MULAW && bits === 8) return as('mulaw', data, 1);
-  if (tag === WAVE_PCM && (bits === 8 || bits === 24 || bits === 32)) return as('pcm_f32le', integerPcmToFloat(data, bits), 4);
-  throw new AudioFileError(`WAV: format ${tag} at ${bits} bits is not supported (use 16-bit PCM, 32-bit float, A-law or mu-law)`);
-}
-
-/** 8-bit (unsigned), 24 and 32-bit (signed) little-endian integer PCM as 32-bit float, little-endian. */
-export function integerPcmToFloat(data: Uint8Array, bits: number): Uint8Array {
-  const bytesPerSample = bits / 8;
-  const count = Math.floor(data.length / bytesPerSample);
-  const out = new Float32Array(count);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  for (let i = 0; i < count; i++) {
-    const at = i * bytesPerSample;
-    if (bits === 8) out[i] = (data[at] - 128) / 128;
-    else if (bits === 24) out[i] = ((data[at] | (data[at + 1] << 8) | (data[at + 2] << 16)) << 8) / 2 ** 31;
-    else out[i] = view.getInt32(at, true) / 2 ** 31;
-  }
-  return new Uint8Array(out.buffer);
+  const bytesPerSample = wav.encoding === 'pcm_s16le' ? 2 : wav.encoding === 'pcm_f32le' ? 4 : 1;
+  return {
+    description: `${wav.description}, sent as ${wav.encoding}`,
+    config: { encoding: wav.encoding, sample_rate: wav.sampleRateHz, channels: wav.channels },
+    chunks: pcmChunks(wav.data, wav.sampleRateHz, bytesPerSample * wav.channels),
+  };
 }
 
 // ------------------------------------------------------------------ decoded (FLAC, MP3)
