@@ -170,8 +170,10 @@ describe('ListenClient', () => {
       if (openAtDrop >= 0 || payloads(events, 'final').length === 0 || started.length <= payloads(events, 'final').length) return;
       openAtDrop = started.at(-1)!.segment_id;
       client.finalize();
-      // Long enough for the finalize to leave, far shorter than decoding takes.
-      setTimeout(() => sockets[0].terminate(), 20);
+      // As soon as the finalize has left for the kernel: far sooner than any decode (a streaming model's final of a
+      // short segment can come back within 20 ms).
+      const dropWhenSent = () => (sockets[0].bufferedAmount === 0 ? sockets[0].terminate() : setImmediate(dropWhenSent));
+      setImmediate(dropWhenSent);
     });
     const summary = await client.close();
     expect(openAtDrop).toBeGreaterThanOrEqual(0);

@@ -101,16 +101,18 @@ describe('the official openai package', () => {
   });
 
   it("takes a prompt's names as keyterms, and a prompt of odd characters too", async () => {
-    // The demo model hears "cuban it's" here; "kubernetes" is in neither of its LMs (as in server-keyterms.test.ts).
+    // The demo models miss "kubernetes" here (the offline one hears "cuban it's"); it is in neither of their LMs (as in server-keyterms.test.ts).
     const said = 'we deployed the service on kubernetes last night';
     const file = ffmpegEncode(concat(silence(300), synthesize(said), silence(300)), ['-f', 'wav']);
     const withPrompt = async (prompt?: string) => openai.audio.transcriptions.create({ file: await toFile(file, 'deploy.wav'), model: MODEL, ...(prompt === undefined ? {} : { prompt }) });
-    expect((await withPrompt()).text).toBe("we deployed the service on cuban it's last night");
+    const unbiased = (await withPrompt()).text;
+    expect(unbiased).not.toContain('kubernetes');
+    expect(unbiased).toMatch(/^we deployed the service .* last night$/);
     expect((await withPrompt('Kubernetes, Grafana')).text).toBe(said);
     // Prose with characters the model has no token for: dropped, not refused; its longer words are the keyterms.
     const odd = await withPrompt('Notes from the on-call review — Kubernetes & Grafana (v2.0)! 日本語 😀 «ok»\n\t;;,,');
     expect(odd.text).toBe(said);
-    expect((await withPrompt('😀 — ¿?')).text).toBe("we deployed the service on cuban it's last night");
+    expect((await withPrompt('😀 — ¿?')).text).toBe(unbiased);
   });
 
   it('refuses a corrupt file (400), an oversized one (413) and an unknown model, and keeps serving', async () => {
